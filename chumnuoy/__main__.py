@@ -1,0 +1,3 @@
+from chumnuoy.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""The `chumnuoy` console script."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from chumnuoy.settings import get_settings
+
+
+@click.group()
+def main() -> None:
+    """Chumnuoy (ជំនួយ): citizen self-service for social protection."""
+    settings = get_settings()
+    from chumnuoy.logs import configure_logging
+
+    configure_logging(settings.log_level)
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port (default CHUMNUOY_WEB_BIND, 127.0.0.1:8000)")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default CHUMNUOY_WEB_WORKERS)")
+def web(bind: str | None, workers: int | None) -> None:
+    """Serve the portal, API and channel webhooks under gunicorn."""
+    settings = get_settings()
+    argv = [
+        sys.executable, "-m", "gunicorn", "portal.wsgi:app",
+        "--bind", bind or settings.web_bind,
+        "--workers", str(workers or settings.web_workers),
+        "--threads", "4",
+        "--access-logfile", "-",
+        "--graceful-timeout", "10",
+    ]
+    os.execv(sys.executable, argv)
+
+
+@main.command()
+def worker() -> None:
+    """Run the background jobs (outbox, Telegram updates, SLA timers)."""
+    from portal.worker import run_forever
+
+    run_forever()
+
+
+@main.command("run")
+@click.option("--persons", type=int, default=10_000, show_default=True, help="synthetic persons to seed")
+def run_all(persons: int) -> None:
+    """What `make run` does: set up, then start registry, web and worker until Ctrl-C."""
+    from chumnuoy.supervisor import run
+
+    raise SystemExit(run(persons=persons))
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the portal database to the newest schema."""
+    from portal.db import upgrade
+
+    upgrade(get_settings().database_url)
+    logging.getLogger("chumnuoy").info("portal database migrated")
+
+
+def _add_optional_commands() -> None:
+    """Command groups owned by the other packages."""
+    from chumnuoy.bench import bench
+    from registry_sandbox.cli import gazetteer, registry
+
+    main.add_command(registry)
+    main.add_command(gazetteer)
+    main.add_command(bench)
+
+
+_add_optional_commands()

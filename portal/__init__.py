@@ -1,0 +1,29 @@
+"""The portal service: Flask application factory (officer UI, JSON API, channel webhooks)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from chumnuoy.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the web application; `settings` defaults to the environment's."""
+    settings = settings or get_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or None,
+        CHUMNUOY_SETTINGS=settings,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+    )
+
+    from portal import db
+
+    db.init_app(app, settings.database_url)
+
+    from portal.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    return app
