@@ -27,3 +27,11 @@ def registry_bench(persons: int, lookups: int, database_url: str | None) -> None
     from registry_sandbox.bench import run
 
     run(persons=persons, lookups=lookups, database_url=database_url)
+
+
+@bench.command("nlu")
+def nlu_bench() -> None:
+    """Both NLU backends on the held-out split, plus parse-CLI and load timings."""
+    from nlu.bench import run
+
+    run()

@@ -71,6 +71,10 @@ def _add_optional_commands() -> None:
     main.add_command(registry)
     main.add_command(gazetteer)
     main.add_command(bench)
+    from portal.cli import tokens, users
+
+    main.add_command(users)
+    main.add_command(tokens)
 
 
 _add_optional_commands()

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chumnuoy import ROOT
+from chumnuoy.settings import env_file_path
 
 
 def _token(nbytes: int = 32) -> Callable[[], str]:
@@ -74,8 +75,10 @@ def read_env(path: Path) -> dict[str, str]:
     return values
 
 
-def ensure_env_file(path: Path = ROOT / ".env") -> list[str]:
-    """Create or complete `path`; returns the names it added. Unset variables are written commented."""
+def ensure_env_file(path: Path | None = None) -> list[str]:
+    """Create or complete `.env` (or `path`); returns the names it added. Unset variables are written
+    commented out."""
+    path = path or env_file_path()
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     present = read_env(path)
     commented = {line[1:].partition("=")[0] for line in text.splitlines() if line.startswith("#")}

@@ -9,16 +9,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from dotenv import load_dotenv
 
 from chumnuoy import ROOT
 
 
+def env_file_path() -> Path:
+    """`.env` at the repository root, or CHUMNUOY_ENV_FILE (tests point it elsewhere)."""
+    return Path(os.environ.get("CHUMNUOY_ENV_FILE", str(ROOT / ".env")))
+
+
 def load_env_file() -> None:
-    """Load `.env` once; never override what the process environment already holds."""
-    env_file = os.environ.get("CHUMNUOY_ENV_FILE", str(ROOT / ".env"))
-    if os.path.exists(env_file):
+    """Load `.env`; never override what the process environment already holds."""
+    env_file = env_file_path()
+    if env_file.exists():
         load_dotenv(env_file, override=False)
 
 

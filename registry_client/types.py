@@ -109,6 +109,24 @@ class RegistryUnavailable(RegistryError):
     """Transient: timeouts, 5xx, an open circuit. Callers show a polite 'try later'."""
 
 
+class RegistryRejected(RegistryError):
+    """The registry answered but refused the request; `code` is the DCI code (`err.*` or `rjct.*`,
+    or an X-Road error type). Not transient: retrying the same request gives the same answer."""
+
+    def __init__(self, code: str, message: str = "", http_status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.http_status = http_status
+
+
+class RegistryResponseInvalid(RegistryError):
+    """The registry's answer failed our checks (signature, envelope shape); `code` says which."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+
+
 class RegistryPort(Protocol):
     def find_people(self, id_type: IdentifierType, value: str) -> list[Person]:
         """Everyone matching the identifier; [] when none (a shared phone gives several)."""

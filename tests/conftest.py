@@ -5,4 +5,4 @@ import os
 
 os.environ.setdefault("CHUMNUOY_ENV_FILE", "/nonexistent")  # tests never read the developer's .env
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.registry"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.registry", "tests.fixtures.portal"]
