@@ -26,4 +26,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+
+    from portal.api import register_api
+
+    register_api(app)
+    __import__("bot.web").web.register(app)  # channel webhooks (bot/web.py)
     return app

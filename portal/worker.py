@@ -38,8 +38,16 @@ def job(name: str, every_seconds: float) -> Callable[[Callable[[], int]], Callab
     return register
 
 
+JOB_MODULES = ("portal.jobs",)
+"""Modules whose import registers jobs (each later issue adds its module here)."""
+
+
 def load_jobs() -> list[Job]:
-    """Import the modules that define jobs (each later issue adds its module here)."""
+    """Import the modules that define jobs (once; re-importing does not register twice)."""
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
     return JOBS
 
 
