@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from chumnuoy.db import make_engine
 from registry_sandbox.gazetteer import SYNTHETIC_VERSION, ensure_gazetteer, load_units
@@ -103,8 +103,12 @@ def _seed(engine: Engine, *, persons: int, random_seed: int) -> dict[str, int]:
             connection.exec_driver_sql("PRAGMA synchronous=OFF")
             connection.exec_driver_sql("PRAGMA cache_size=-400000")
             connection.exec_driver_sql("PRAGMA temp_store=MEMORY")
+        # Re-seeding drops and recreates the data tables: far faster than DELETE, whose per-row
+        # foreign-key checks are quadratic at a million rows. No other table references them.
         for table in reversed(DATA_TABLES):
-            connection.execute(delete(table))
+            table.drop(connection, checkfirst=True)
+        for table in DATA_TABLES:
+            table.create(connection)
         ensure_gazetteer(connection)
         units = load_units(connection)
         for table in DATA_TABLES:

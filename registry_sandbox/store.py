@@ -37,8 +37,6 @@ _E = Enrolment.__table__
 _PAY = Payment.__table__
 _PERSON_ID_TYPES = {"UIN", "SPID", "MOBILE"}
 _HOUSEHOLD_ID_TYPES = {"HOUSEHOLD_ID", "IDPOOR"}
-
-
 _PERSON_COLUMNS = tuple(column.label(f"p_{column.name}") for column in _P.c)
 _HOUSEHOLD_COLUMNS = tuple(column.label(f"h_{column.name}") for column in _H.c)
 
@@ -356,8 +354,8 @@ class Store:
             nssf_number=None, hiv_support=False, marital_status="S", registration_date=now, last_updated=now,
         ))
         c.execute(update(_H).where(_H.c.id == household["id"]).values(group_size=_H.c.group_size + 1))
-        return ChangeOutcome(True, None, household["household_id"], spid, now.replace(tzinfo=CAMBODIA)) \
-            if _touch(c, household, now) else None
+        _touch(c, household, now)
+        return ChangeOutcome(True, None, household["household_id"], spid, now.replace(tzinfo=CAMBODIA))
 
     def _change_member_death(self, c: Connection, person: RowMapping | None, household: RowMapping | None,
                              old: object, new: object, now: datetime) -> ChangeOutcome | None:
@@ -400,9 +398,8 @@ _CHANGES = {
 }
 
 
-def _touch(c: Connection, household: RowMapping, now: datetime) -> bool:
+def _touch(c: Connection, household: RowMapping, now: datetime) -> None:
     c.execute(update(_H).where(_H.c.id == household["id"]).values(last_updated=now))
-    return True
 
 
 def _mismatch(person: RowMapping | None, household: RowMapping | None) -> ChangeOutcome:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import select
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,16 +69,18 @@ def test_run_starts_registry_web_worker_and_ctrl_c_stops_them_all(tmp_path):
         [sys.executable, "-m", "chumnuoy", "run", "--persons", "200"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     output: list[str] = []
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and process.poll() is None:
-            ready, _, _ = select.select([process.stdout], [], [], 1.0)
-            if ready:
-                line = process.stdout.readline()  # type: ignore[union-attr]
-                output.append(line)
-                if "Chumnuoy is running" in line:
-                    break
+            try:
+                output.append(lines.get(timeout=1.0))
+            except queue.Empty:
+                continue
+            if "Chumnuoy is running" in output[-1]:
+                break
         text = "".join(output)
         assert "Chumnuoy is running" in text, text
         time.sleep(1.5)  # the URL lines follow the banner

@@ -113,6 +113,9 @@ def test_if_needed_is_a_no_op_for_the_same_seeding(new_database) -> None:
     reseeded = seed_database(url, persons=120, random_seed=9, if_needed=True)
     assert "already" not in reseeded
     assert store.search_identifier("MOBILE", "+85510000104", "Member", 1, 10, [])[1] == 1
+    baby = {"surname": "សៅ", "given_name": "ថ្មី", "sex": "male", "birth_date": "2026-11-01"}
+    born = store.apply_change("member_birth", "UIN", "100000101", None, baby, "t")  # keys go on after re-seed
+    assert born.applied
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Seeding)).scalar_one() == 2
     store.engine.dispose()

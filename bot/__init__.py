@@ -1,0 +1,1 @@
+"""The citizen bot: one conversation engine, journeys defined once, rendered per channel."""

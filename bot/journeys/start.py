@@ -1,0 +1,118 @@
+"""First contact (bilingual language choice, consent), the main menu, "more", language, help,
+how to apply, talk to an officer. None of these calls the registry."""
+
+from __future__ import annotations
+
+from bot.engine import MENU, Context, Journeys, Node
+from bot.prompt import Option, Prompt
+from bot.services import MSG_CONSENT
+
+LANGUAGES = (Option("km", "ខ្មែរ"), Option("en", "English"))
+LANGUAGE_TITLE = "Chumnuoy"
+"""Plain ASCII: readable on phones without Khmer fonts."""
+
+MSG_AGREE = "I agree"
+MSG_DISAGREE = "No"
+MSG_DECLINED = "OK. Come back when you are ready."
+MSG_LANGUAGE_SET = "Language saved."
+MSG_HELP = "Choose a number. 0 back, 00 menu. Send MENU or HELP. After STOP, send START."
+MSG_HELP_USSD = "Choose a number. 0 back, 00 menu. Dial again any time."
+MSG_HOW_TO_APPLY = "Go to your commune office. Ask for an IDPoor interview on demand."
+MSG_HANDOFF = "An officer will answer you by SMS."
+MSG_HANDOFF_UNAVAILABLE = "Officers cannot chat here yet. Please call your commune office."
+
+MAIN_MENU = [
+    ("Check eligibility", "eligibility"),
+    ("My benefits and payments", "benefits"),
+    ("Make a complaint", "complaint"),
+    ("More", "more"),
+]
+MORE_MENU = [
+    ("Complaint status", "status"),
+    ("Update my details", "details"),
+    ("How to apply", "how_to_apply"),
+    ("Talk to an officer", "handoff"),
+    ("Language", "language"),
+    ("Help", "help"),
+]
+
+
+def _language_prompt(_ctx: Context) -> Prompt:
+    return Prompt(LANGUAGE_TITLE, LANGUAGES, ascii_numbers=True, root=True)
+
+
+def _choose_language_first(ctx: Context, value: str) -> str:
+    ctx.services.set_language(value)
+    ctx.conv.locale = value
+    return "consent" if not ctx.services.has_consented() else "menu"
+
+
+def _choose_language(ctx: Context, value: str) -> str:
+    ctx.services.set_language(value)
+    ctx.conv.locale = value
+    ctx.say(MSG_LANGUAGE_SET)
+    return MENU
+
+
+def _consent_prompt(ctx: Context) -> Prompt:
+    return Prompt(ctx.t(MSG_CONSENT), (Option("yes", ctx.t(MSG_AGREE)), Option("no", ctx.t(MSG_DISAGREE))),
+                  root=True)
+
+
+def _consent(ctx: Context, value: str) -> str:
+    if value == "yes":
+        ctx.services.record_consent(ctx.t(MSG_CONSENT), ctx.locale)
+        return "menu"
+    return "consent_declined"
+
+
+def _end(msgid: str, ussd_msgid: str | None = None):  # type: ignore[no-untyped-def]
+    def prompt(ctx: Context) -> Prompt:
+        chosen = ussd_msgid if ussd_msgid and ctx.channel == "ussd" else msgid
+        return Prompt(ctx.t(chosen), end=True)
+
+    return prompt
+
+
+def _how_to_apply(ctx: Context) -> Prompt:
+    return Prompt(ctx.t(MSG_HOW_TO_APPLY), end=True)
+
+
+def _enter_handoff(ctx: Context) -> str | None:
+    from bot.services import ServiceMissing
+
+    try:
+        ctx.services.open_handoff(ctx.locale)
+    except ServiceMissing:
+        return "handoff_unavailable"
+    return None
+
+
+def _menu_text(ctx: Context, text: str) -> str | None:
+    """Free text on the main menu (SMS/Telegram): the NLU picks the journey."""
+    from bot.understand import journey_for
+
+    target = journey_for(text)
+    if target is None:
+        ctx.say(MSG_HELP)
+    return target
+
+
+def register(journeys: Journeys) -> None:
+    journeys.add(Node("language_first", _language_prompt, handle=_choose_language_first))
+    journeys.add(Node("language", _language_prompt, handle=_choose_language))
+    journeys.add(Node("consent", _consent_prompt, handle=_consent))
+    journeys.add(Node("consent_declined", _end(MSG_DECLINED)))
+    menu = journeys.menu("menu", "", MAIN_MENU, root=True)
+    journeys.nodes["menu"] = Node("menu", menu.prompt, handle=menu.handle, on_text=_menu_text)
+    more = journeys.menu("more", "", MORE_MENU)
+    journeys.nodes["more"] = Node("more", more.prompt, handle=more.handle, on_text=_menu_text)
+    journeys.add(Node("help", _end(MSG_HELP, MSG_HELP_USSD)))
+    journeys.add(Node("how_to_apply", _how_to_apply))
+    journeys.add(Node("handoff", _end(MSG_HANDOFF), on_enter=_enter_handoff))
+    journeys.add(Node("handoff_unavailable", _end(MSG_HANDOFF_UNAVAILABLE)))
+
+
+MSGIDS = (MSG_CONSENT, MSG_AGREE, MSG_DISAGREE, MSG_DECLINED, MSG_LANGUAGE_SET, MSG_HELP,
+          MSG_HELP_USSD, MSG_HOW_TO_APPLY, MSG_HANDOFF, MSG_HANDOFF_UNAVAILABLE,
+          *(label for label, _ in MAIN_MENU + MORE_MENU))
