@@ -88,3 +88,14 @@ def grievance_reminders() -> int:
     with _session() as session:
         now = utcnow()
         return grievances.remind_rating(session, now) + grievances.remind_officers(session, now)
+
+
+@job("identity_housekeeping", every_seconds=3600.0)
+def identity_housekeeping() -> int:
+    """Drop ended rate-limit windows, spent one-time codes and lockouts."""
+    from portal.services import identity
+
+    with _session() as session:
+        removed = identity.purge_expired(session, utcnow())
+        session.commit()
+        return removed

@@ -102,14 +102,14 @@ def _read_csv(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _read_xlsx(path: Path) -> list[tuple[str, str, str]]:
-    """The 2024 NCDD workbook (sheets cKhet, cSrok, cKhum, cPhum; first three columns code, Khmer,
-    Latin). Needs openpyxl, which is not a project dependency: without it import a CSV export."""
-    try:
-        import openpyxl  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise ValueError("reading .xlsx needs openpyxl (not installed): export the sheets to one CSV "
-                         "with columns code,name_km,name_en") from exc
+    """The 2024 NCDD workbook (sheets cKhet, cSrok, cKhum, cPhum; a header row, then the first three
+    columns code, Khmer name, Latin name)."""
+    import openpyxl
+
     book = openpyxl.load_workbook(path, read_only=True)
+    missing = [sheet for sheet in ("cKhet", "cSrok", "cKhum", "cPhum") if sheet not in book.sheetnames]
+    if missing:
+        raise ValueError(f"{path.name}: missing sheet(s) {', '.join(missing)}")
     rows: list[tuple[str, str, str]] = []
     for sheet in ("cKhet", "cSrok", "cKhum", "cPhum"):
         for values in book[sheet].iter_rows(min_row=2, values_only=True):

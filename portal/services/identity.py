@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chumnuoy.digits import to_ascii_digits
+from chumnuoy.settings import get_settings
 from portal.models.base import utcnow
 from portal.models.citizen import (
     CHANNELS,
@@ -523,9 +524,10 @@ def normalise_phone(phone: str) -> str:
 
 
 def _code_hash(code: str, otp_id_salt: str, pepper: str) -> str:
-    return hmac.new(
-        pepper.encode() or b"chumnuoy", f"{otp_id_salt}:{code}".encode(), hashlib.sha256
-    ).hexdigest()
+    """HMAC of the code; the key is `pepper`, by default the deployment's SECRET_KEY, so a copy of the
+    database alone cannot be brute-forced for the 6-digit codes."""
+    key = pepper or get_settings().secret_key or "chumnuoy"
+    return hmac.new(key.encode(), f"{otp_id_salt}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 Enqueue = Callable[..., object]

@@ -23,8 +23,9 @@ def test_worker_jobs_deliver_and_close(monkeypatch, portal_database_url, portal_
     for cached in (get_settings, jobs._factory, jobs._senders):
         cached.cache_clear()
     try:
-        assert {"outbox", "grievance_sla", "grievance_auto_close", "grievance_reminders"} <= {
-            j.name for j in load_jobs()}
+        assert {"outbox", "grievance_sla", "grievance_auto_close", "grievance_reminders",
+                "identity_housekeeping"} <= {j.name for j in load_jobs()}
+        assert jobs.identity_housekeeping() == 0  # nothing stale in a new database
         with Session(portal_engine, expire_on_commit=False) as session:
             outbox.enqueue(session, channel="telegram", address="42", text="សួស្តី", kind="notice")
             g = grievances.lodge(session, category_code="other", channel="sms", address="+85512000199",

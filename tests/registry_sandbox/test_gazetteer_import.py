@@ -78,6 +78,42 @@ def test_import_replaces_the_synthetic_units_and_seeding_uses_them(new_database,
     engine.dispose()
 
 
+def test_import_reads_the_ncdd_workbook(new_database, tmp_path) -> None:
+    """The official list comes as an .xlsx with one sheet per level; numeric cells lose leading zeros."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    sheets = {
+        "cKhet": [(5, "កំពង់ស្ពឺ", "Kampong Speu")],
+        "cSrok": [(501, "បរសេដ្ឋ", "Basedth")],
+        "cKhum": [(50101, "បរសេដ្ឋ", "Basedth")],
+        "cPhum": [(5010101, "ត្រពាំង", "Trapeang"), ("05010102", "ព្រៃ", "Prey")],
+    }
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append(["Code", "Name (Khmer)", "Name (Latin)"])
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path / "Gazetteer_KH_2024.xlsx"
+    book.save(path)
+    url = new_database("gazetteer_xlsx")
+    seed_database(url, persons=10, random_seed=1, if_needed=False)
+    assert "2 villages" in import_file(url, str(path))
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        units = {row.code: row for row in connection.execute(select(GazetteerUnit))}
+    engine.dispose()
+    assert units["0501"].name_en == "Basedth" and units["0501"].parent_code == "05"
+    assert units["05010101"].name_km == "ត្រពាំង" and units["05010101"].level == "village"
+    assert not units["05010102"].synthetic
+    broken = tmp_path / "broken.xlsx"
+    book.remove(book["cPhum"])
+    book.save(broken)
+    with pytest.raises(ValueError, match="missing sheet"):
+        import_file(url, str(broken))
+
+
 def test_bad_files_are_refused(new_database, tmp_path) -> None:
     url = new_database("gazetteer_bad")
     orphan = tmp_path / "orphan.csv"
