@@ -32,7 +32,7 @@ def web(bind: str | None, workers: int | None) -> None:
         "--workers", str(workers or settings.web_workers),
         "--threads", "4",
         "--access-logfile", "-",
-        "--graceful-timeout", "10",
+        "--graceful-timeout", "10", "--no-control-socket",
     ]
     os.execv(sys.executable, argv)
 

@@ -36,3 +36,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for chatty in ("alembic", "httpx", "httpcore"):  # one line per migration step / HTTP request
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

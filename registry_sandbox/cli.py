@@ -27,7 +27,7 @@ def serve(bind: str | None, workers: int) -> None:
             sys.executable, "-m", "gunicorn", "registry_sandbox.wsgi:app",
             "--bind", bind or settings.registry_bind,
             "--workers", str(workers), "--threads", "4",
-            "--graceful-timeout", "10",
+            "--graceful-timeout", "10", "--no-control-socket",
         ],
     )
 

@@ -22,8 +22,13 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -r requirements.lock
-.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+quietly() {  # run a pip step; show its output only when it fails
+  local log; log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then cat "$log" >&2; rm -f "$log"; return 1; fi
+  rm -f "$log"
+}
+quietly .venv/bin/python -m pip install -q --upgrade pip || true
+quietly .venv/bin/python -m pip install -q -r requirements.lock
+quietly .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "bootstrap: .venv ready"

@@ -51,6 +51,20 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _stop(process: subprocess.Popen) -> None:
+    """Never leave servers behind, even when the test failed half-way."""
+    started = _descendants(process.pid)
+    if process.poll() is None:
+        process.terminate()  # the supervisor stops its children on SIGTERM too
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for pid in started:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_run_starts_registry_web_worker_and_ctrl_c_stops_them_all(tmp_path):
     web_port, registry_port = _free_port(), _free_port()
     env = {
@@ -97,7 +111,6 @@ def test_run_starts_registry_web_worker_and_ctrl_c_stops_them_all(tmp_path):
             with pytest.raises(httpx.ConnectError):
                 httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
     finally:
-        if process.poll() is None:
-            process.kill()
+        _stop(process)
         env_text = (tmp_path / ".env").read_text()
     assert "SECRET_KEY=" in env_text and "REGISTRY_SIGNING_KEY=" in env_text
