@@ -27,6 +27,8 @@ USSD_TTL = timedelta(minutes=5)
 USSD_RESUME_TTL = timedelta(minutes=10)
 SMS_TTL = timedelta(minutes=30)
 DEDUP_TTL = timedelta(hours=48)
+HANDOFF_FOLLOWUP = timedelta(hours=24)
+"""How long after a USSD "talk to an officer" a free-text SMS from that phone goes to the officer."""
 
 MSG_RESUME = "Continue where you stopped?"
 MSG_CONTINUE = "Continue"
@@ -68,9 +70,18 @@ def ussd_hop(session: Session, store: StateStore, registry_factory: Callable[[],
              inbound: Inbound, now: datetime | None = None) -> str:
     """One USSD hop: the `CON …`/`END …` body."""
     now = now or _now()
+    with session.no_autoflush:  # writes go out together at commit: a short SQLite write lock
+        return _ussd_hop(session, store, registry_factory, inbound, now)
+
+
+def _ussd_hop(session: Session, store: StateStore, registry_factory: Callable[[], RegistryPort],
+              inbound: Inbound, now: datetime) -> str:
     engine = build()
     services = Services(session, "ussd", inbound.address, now, registry_factory, inbound.session_id)
     key, resume_key = f"ussd:{inbound.session_id}", f"ussd-last:{inbound.address}"
+    prefetch = getattr(store, "prefetch", None)
+    if prefetch is not None:
+        prefetch([key, resume_key])
     conv = store.load(key)
     if conv is None:
         conv = Conversation(node="menu")
@@ -96,6 +107,8 @@ def ussd_hop(session: Session, store: StateStore, registry_factory: Callable[[],
         store.save(key, conv, USSD_TTL)
         if conv.node not in FIRST_CONTACT and conv.node not in (engine.main_menu, "resume"):
             store.save(resume_key, conv, USSD_RESUME_TTL)
+        elif conv.node == engine.main_menu:  # back at the menu: nothing left to resume
+            store.delete(resume_key)
     session.commit()
     return render_ussd(prompt, conv.locale, conv.page)
 
@@ -171,6 +184,8 @@ def sms_message(session: Session, store: StateStore, registry_factory: Callable[
         session.commit()
         return SmsReply(translate(locale, MSG_LIMON), locale)
     reply_text = _add_details(ctx, inbound.text) if conv.node not in FIRST_CONTACT else None
+    if reply_text is None and not conv.node and command is None:
+        reply_text = _handoff_followup(ctx, inbound.text)
     if reply_text is not None:
         session.commit()
         return SmsReply(reply_text, locale)
@@ -191,6 +206,19 @@ def sms_message(session: Session, store: StateStore, registry_factory: Callable[
     store.save(key, ctx.conv, SMS_TTL)
     session.commit()
     return SmsReply(render_sms(prompt, ctx.conv.locale, ctx.conv.page), ctx.conv.locale)
+
+
+def _handoff_followup(ctx: Context, text: str) -> str | None:
+    """No SMS conversation going on, and this phone asked for an officer on USSD lately: the text
+    (unless a bare menu number) goes to that officer."""
+    from bot.journeys.start import MSG_HANDOFF_SENT
+    from chumnuoy.digits import to_ascii_digits
+
+    if not text.strip() or to_ascii_digits(text.strip()).isdigit():
+        return None
+    if not ctx.services.handoff_followup(text, HANDOFF_FOLLOWUP):
+        return None
+    return ctx.t(MSG_HANDOFF_SENT)
 
 
 def _add_details(ctx: Context, text: str) -> str | None:

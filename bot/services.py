@@ -114,6 +114,23 @@ class Services:
                                                   locale=locale)
         return lookup.outcome, lookup.view
 
+    def my_grievances(self, locale: str, limit: int = 6) -> list[dict[str, Any]]:
+        """Level 2: the complaints of the verified person or lodged from this address (newest first),
+        each as E1's complainant view; anonymous ones are never linked, so never listed."""
+        from sqlalchemy import or_, select
+
+        from portal.models.cases import Grievance
+
+        spid = self.identity.person_spid if self.level() == 2 else None
+        if spid is None:
+            return []
+        rows = self.session.scalars(
+            select(Grievance).where(
+                or_(Grievance.person_spid == spid, Grievance.identity_id == self.identity.id),
+                Grievance.anonymous.is_(False))
+            .order_by(Grievance.created_at.desc(), Grievance.id.desc()).limit(limit))
+        return [self._grievances().citizen_view(g, locale) for g in rows]
+
     def add_details_by_sms(self, text: str) -> str | None:
         """An SMS starting with a reference number within 24 hours of a USSD complaint (E1); the
         reference when the text was added (E1 queues the confirmation), else None."""
@@ -121,13 +138,36 @@ class Services:
         return None if grievance is None else str(grievance.reference)
 
     def open_handoff(self, locale: str) -> None:
-        """Talk to an officer: E1's handoff conversation (integration point until it exists)."""
-        try:
-            from portal.services import handoff  # type: ignore[attr-defined]
-        except ImportError as error:
-            raise ServiceMissing("portal.services.handoff") from error
-        handoff.open_conversation(self.session, channel=self.channel, address=self.address, locale=locale,
-                                  now=self.now, identity_id=self.identity.id)
+        """Talk to an officer: the open handoff conversation of this address (E1's service; a new
+        one when none is open). Officer replies reach the citizen through the outbox (SMS for USSD)."""
+        from portal.services import conversations
+
+        conversations.open_handoff(self.session, channel=self.channel, address=self.address, now=self.now,
+                                   identity_id=self.identity.id, locale=locale)
+
+    def handoff_message(self, text: str, locale: str) -> None:
+        """A citizen message in the handoff conversation (stored and committed)."""
+        from portal.services import conversations
+
+        conversations.open_handoff(self.session, channel=self.channel, address=self.address, now=self.now,
+                                   text=text, identity_id=self.identity.id, locale=locale)
+
+    def handoff_followup(self, text: str, within: Any) -> bool:
+        """An SMS from a phone whose USSD handoff conversation is open (updated within `within`): the
+        text joins that conversation (USSD has no free text). True when it did."""
+        from sqlalchemy import select
+
+        from portal.models.cases import Conversation, ConversationMessage
+
+        conversation = self.session.scalar(select(Conversation).where(
+            Conversation.channel == "ussd", Conversation.address == self.address,
+            Conversation.status == "open", Conversation.updated_at >= self.now - within))
+        if conversation is None:
+            return False
+        conversation.messages.append(ConversationMessage(direction="in", actor="citizen", text=text.strip(),
+                                                         created_at=self.now))
+        conversation.updated_at = self.now
+        return True
 
     # ------------------------------------------------------------ eligibility and entitlements (E2)
     def questionnaire_outcomes(self, answers: dict[str, Any]) -> list[Any]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -63,32 +63,53 @@ class SqlStateStore:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._absent: set[str] = set()
+        """Keys known to have no row (saves a SELECT when they are saved)."""
+
+    def prefetch(self, keys: list[str]) -> None:
+        """Load several keys in one query (the first USSD hop reads the session and the resume keys)."""
+        from portal.models.conversation_state import ConversationState
+
+        rows = self._session.scalars(select(ConversationState).where(ConversationState.key.in_(keys)))
+        self._absent.update(set(keys) - {row.key for row in rows})  # found rows stay in the identity map
 
     def load(self, key: str) -> Conversation | None:
         from portal.models.conversation_state import ConversationState
 
-        row = self._session.get(ConversationState, key)
+        row = None if key in self._absent else self._session.get(ConversationState, key)
+        if row is None:
+            self._absent.add(key)
         if row is None or _aware(row.expires_at) <= _now():
             return None
         return Conversation.from_json(row.payload)
 
     def save(self, key: str, conversation: Conversation, ttl: timedelta) -> None:
+        """Written at commit (not flushed now): SQLite's write lock is then held only briefly."""
         from portal.models.conversation_state import ConversationState
 
         now = _now()
-        row = self._session.get(ConversationState, key)
+        row = None if key in self._absent else self._session.get(ConversationState, key)
         if row is None:
             row = ConversationState(key=key, payload="", expires_at=now)
             self._session.add(row)
+            self._absent.discard(key)
         row.payload = conversation.to_json()
         row.updated_at = now
         row.expires_at = now + ttl
-        self._session.flush()
 
     def delete(self, key: str) -> None:
         from portal.models.conversation_state import ConversationState
 
-        self._session.execute(delete(ConversationState).where(ConversationState.key == key))
+        if key in self._absent:
+            return
+        self._absent.add(key)
+        row = self._session.get(ConversationState, key)
+        if row is None:
+            return
+        if row in self._session.new:
+            self._session.expunge(row)
+        else:
+            self._session.delete(row)  # at commit, with the other writes
 
     def claim(self, key: str, ttl: timedelta) -> bool:
         from portal.models.conversation_state import ConversationState

@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
     from bot import simulator
 
     app.register_blueprint(bp)
+    app.register_blueprint(__import__("bot.telegram.web").telegram.web.bp)  # POST /channels/telegram
     simulator.register(app)
 
 

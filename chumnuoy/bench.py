@@ -35,3 +35,21 @@ def nlu_bench() -> None:
     from nlu.bench import run
 
     run()
+
+
+@bench.command("ussd")
+@click.option("--persons", type=int, default=10_000, show_default=True, help="synthetic persons (sandbox)")
+@click.option("--seconds", type=float, default=5.0, show_default=True, help="per throughput round and server")
+@click.option("--rounds", type=int, default=2, show_default=True)
+@click.option("--latency-seconds", type=float, default=8.0, show_default=True)
+@click.option("--keep", is_flag=True, help="keep the var/bench/ussd-* directory (logs, databases)")
+@click.option("--redis-url", default="", help="conversation state in this Redis (default: SQL, as make run)")
+def ussd_bench(persons: int, seconds: float, rounds: int, latency_seconds: float, keep: bool,
+               redis_url: str) -> None:
+    """First USSD hop at 50 sessions vs a bare Flask endpoint (same gunicorn); hop p99 at 10 sessions."""
+    from bot.bench_ussd import run
+
+    figures = run(persons=persons, seconds=seconds, rounds=rounds, latency_seconds=latency_seconds, keep=keep,
+                  redis_url=redis_url)
+    if figures.errors:
+        raise SystemExit(1)

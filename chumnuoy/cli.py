@@ -63,6 +63,22 @@ def migrate() -> None:
     logging.getLogger("chumnuoy").info("portal database migrated")
 
 
+@main.command()
+@click.option("--channel", type=click.Choice(["ussd", "sms"]), default="ussd", show_default=True)
+@click.option("--phone", default="+85512000101", show_default=True, help="the simulated phone (E.164)")
+def simulate(channel: str, phone: str) -> None:
+    """A phone in the terminal, driving the running web process (PUBLIC_BASE_URL) as a gateway would."""
+    import httpx
+
+    from bot.simulate import run
+
+    settings = get_settings()
+    try:
+        run(channel, phone, settings, iter(sys.stdin.readline, ""), click.echo)
+    except httpx.HTTPError as error:
+        raise click.ClickException(f"{settings.public_base_url}: {error} (is `make run` running?)") from error
+
+
 def _add_optional_commands() -> None:
     """Command groups owned by the other packages."""
     from chumnuoy.bench import bench
@@ -75,6 +91,7 @@ def _add_optional_commands() -> None:
 
     main.add_command(users)
     main.add_command(tokens)
+    main.add_command(__import__("bot.telegram.cli").telegram.cli.telegram)
 
 
 _add_optional_commands()

@@ -31,4 +31,5 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_api(app)
     __import__("bot.web").web.register(app)  # channel webhooks (bot/web.py)
+    __import__("portal.ui").ui.register(app)  # officer portal pages (/portal/)
     return app

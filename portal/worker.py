@@ -38,7 +38,7 @@ def job(name: str, every_seconds: float) -> Callable[[Callable[[], int]], Callab
     return register
 
 
-JOB_MODULES = ("portal.jobs",)
+JOB_MODULES = ("portal.jobs", "bot.telegram.jobs")
 """Modules whose import registers jobs (each later issue adds its module here)."""
 
 

@@ -45,7 +45,7 @@ start_pg() {
       --pwfile="$BASE/pwfile" -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   as_pg "$bin/pg_ctl" -D "$data" -l "$BASE/pg.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $BASE -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $BASE -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off" >/dev/null
   if ! as_pg "$bin/psql" -h "$BASE" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname='$PG_USER'" | grep -q 1; then
     as_pg "$bin/psql" -q -h "$BASE" -p "$PG_PORT" -U postgres \
       -c "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'" \

@@ -4,6 +4,7 @@ fraud, acknowledgement with the reference) and complaint status by reference (SP
 from __future__ import annotations
 
 from bot.engine import Context, Journeys, Node
+from bot.journeys.personal import require_level2
 from bot.prompt import Option, Prompt
 
 MAY_BE_ANONYMOUS = frozenset({"misconduct", "fraud"})
@@ -18,6 +19,8 @@ MSG_ACK_USSD = "Complaint {ref} received. To add details, SMS {ref} and your wor
 """The USSD screen is short; E1 also sends the full acknowledgement by SMS."""
 MSG_STATUS_ASK = "Type your complaint number (8 digits)."
 MSG_STATUS_REPLY = "Officer: {reply}"
+MSG_MINE = "Your complaints:"
+MSG_MINE_NONE = "You have no complaints with us."
 
 
 def _categories(ctx: Context) -> Prompt:
@@ -103,6 +106,30 @@ def _status_show(ctx: Context) -> Prompt:
     return Prompt(longest_fitting(ctx, parts), end=True)
 
 
+def _load_mine(ctx: Context) -> str | None:
+    mine = ctx.services.my_grievances(ctx.locale)
+    ctx.conv.data["mine"] = [{"text": v["text"], "last_reply": v.get("last_reply") or "",
+                              "reference": v["reference"]} for v in mine]
+    return None if mine else "my_complaints_none"
+
+
+def _mine(ctx: Context) -> Prompt:
+    """One option per complaint (its reference number); choosing one shows its status view."""
+    return Prompt(ctx.t(MSG_MINE), tuple(Option(str(i), _reference_label(ctx, v["reference"]))
+                                         for i, v in enumerate(ctx.conv.data.get("mine", []))))
+
+
+def _reference_label(ctx: Context, reference: str) -> str:
+    from chumnuoy.digits import to_khmer_digits
+
+    return to_khmer_digits(reference) if ctx.locale == "km" else reference
+
+
+def _pick_mine(ctx: Context, value: str) -> str:
+    ctx.conv.data["status"] = ctx.conv.data["mine"][int(value)]
+    return "status_show"
+
+
 def register(journeys: Journeys) -> None:
     journeys.add(Node("complaint", _categories, handle=_choose_category))
     journeys.add(Node("complaint_describe", _describe_prompt, handle=_describe))
@@ -110,7 +137,10 @@ def register(journeys: Journeys) -> None:
     journeys.add(Node("complaint_done", _done))
     journeys.add(Node("status", _status_ask, handle=_status_lookup))
     journeys.add(Node("status_show", _status_show))
+    journeys.add(Node("my_complaints", _mine, handle=_pick_mine,
+                      on_enter=require_level2("my_complaints", _load_mine)))
+    journeys.add(Node("my_complaints_none", lambda ctx: Prompt(ctx.t(MSG_MINE_NONE), end=True)))
 
 
 MSGIDS = (MSG_CATEGORY, MSG_DESCRIBE, MSG_TOO_SHORT, MSG_ANONYMOUS, MSG_HIDE, MSG_SHOW, MSG_ACK_USSD,
-          MSG_STATUS_ASK, MSG_STATUS_REPLY)
+          MSG_STATUS_ASK, MSG_STATUS_REPLY, MSG_MINE, MSG_MINE_NONE)

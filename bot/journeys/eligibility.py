@@ -17,6 +17,7 @@ MSG_ASK = "Answer a few questions"
 MSG_REGISTRY = "Use my registry record"
 MSG_YES, MSG_NO = "Yes", "No"
 MSG_RESULTS = "Choose one to see why:"
+MSG_WHAT_TO_DO = "What can I do?"
 OUTCOME_WORDS = {"eligible": "can get", "enrolled": "enrolled", "not_eligible": "no", "maybe": "maybe"}
 
 QUESTIONS: tuple[tuple[str, str, tuple[tuple[str, str, dict[str, Any]], ...]], ...] = (
@@ -96,11 +97,20 @@ def _pick_result(ctx: Context, value: str) -> str:
 
 
 def _reason(ctx: Context) -> Prompt:
-    from bot.journeys.personal import longest_fitting
+    """Why, and what to do (e.g. ask for On-Demand IDPoor); on a small screen "what to do" is the
+    next screen."""
+    from bot.journeys.personal import fits_screen
 
     result = ctx.conv.data["results"][ctx.conv.data.get("result", 0)]
-    parts = [result["reason"], result["guidance"]] if result["guidance"] else [result["reason"]]
-    return Prompt(longest_fitting(ctx, parts), end=True)
+    both = "\n".join(p for p in (result["reason"], result["guidance"]) if p)
+    if not result["guidance"] or fits_screen(ctx, both):
+        return Prompt(both, end=True)
+    return Prompt(result["reason"], (Option("elig_guidance", ctx.t(MSG_WHAT_TO_DO)),))
+
+
+def _guidance(ctx: Context) -> Prompt:
+    result = ctx.conv.data["results"][ctx.conv.data.get("result", 0)]
+    return Prompt(result["guidance"], end=True)
 
 
 def register(journeys: Journeys) -> None:
@@ -110,8 +120,10 @@ def register(journeys: Journeys) -> None:
     journeys.add(Node("elig_registry", _results, handle=_pick_result,
                       on_enter=require_level2("elig_registry", _registry_results)))
     journeys.add(Node("elig_results", _results, handle=_pick_result))
-    journeys.add(Node("elig_reason", _reason))
+    journeys.add(Node("elig_reason", _reason, handle=lambda _ctx, value: value))
+    journeys.add(Node("elig_guidance", _guidance))
 
 
-MSGIDS = (MSG_HOW, MSG_ASK, MSG_REGISTRY, MSG_YES, MSG_NO, MSG_RESULTS, *OUTCOME_WORDS.values(),
+MSGIDS = (MSG_HOW, MSG_ASK, MSG_REGISTRY, MSG_YES, MSG_NO, MSG_RESULTS, MSG_WHAT_TO_DO,
+          *OUTCOME_WORDS.values(),
           *(q[1] for q in QUESTIONS), *(c[0] for q in QUESTIONS for c in q[2]))

@@ -21,19 +21,24 @@ MSG_PAYMENT = "{date} {amount} {status}"
 MSG_NEXT = "Next: {date}"
 MSG_NEXT_VISIT = "Next: after your health visit"
 MSG_COLLECT = "Collect at: {place}"
+MSG_PAYMENTS = "Payments:"
+RECENT = 3
+"""Payments shown per benefit (newest first)."""
 
 VERIFY_FAILED_STAY = frozenset({"not_matched", "invalid_input"})
 
 
+def fits_screen(ctx: Context, text: str) -> bool:
+    """One USSD screen, or two SMS segments."""
+    return ussd_fits(text) if ctx.channel == "ussd" else sms_segments(text) <= 2
+
+
 def longest_fitting(ctx: Context, parts: list[str]) -> str:
     """As many of `parts` (in order, one per line) as fit one USSD screen or two SMS segments."""
-    def fits(text: str) -> bool:
-        return ussd_fits(text) if ctx.channel == "ussd" else sms_segments(text) <= 2
-
     text = ""
     for part in parts:
         candidate = f"{text}\n{part}" if text else part
-        if fits(candidate):
+        if fits_screen(ctx, candidate):
             text = candidate
     return text or parts[0]
 
@@ -64,10 +69,10 @@ def _verify_prompt(ctx: Context) -> Prompt:
 
     default = MSG_CHOOSE if ctx.conv.node == "verify_choose" else MSG_ASK_DOB
     message = ctx.conv.data.get("verify", {}).get("message", default)
+    notice = ""
     if message not in (MSG_ASK_DOB, MSG_CHOOSE):  # an error: shown as notice, the question stays
-        ctx.notice = ctx.notice or ctx.t(message)
-        message = default
-    return Prompt(ctx.t(message), free_input=True)
+        notice, message = ctx.t(message), default
+    return Prompt(ctx.t(message), free_input=True, notice=notice)
 
 
 def _after(ctx: Context, step_kind: str, message: str) -> str | None:
@@ -118,7 +123,7 @@ def _load_benefits(ctx: Context) -> str | None:
     views = []
     for item in items:
         lines = []
-        for payment in item.payments[:3]:
+        for payment in item.payments[:RECENT]:
             day = payment.paid_date or payment.due_date or payment.date
             lines.append(translate(locale, MSG_PAYMENT, date=format_date(day, locale) if day else "",
                                    amount=format_riel(payment.amount_riel, locale),
@@ -169,9 +174,27 @@ def _pick_benefit(ctx: Context, value: str) -> str:
 
 
 def _benefit_show(ctx: Context) -> Prompt:
+    """The recent payments (and the next one) as a paged list; choosing one adds where to collect.
+    When everything fits one screen / two SMS segments it is shown at once."""
     view = ctx.conv.data["benefits"][ctx.conv.data.get("benefit", 0)]
-    parts = [p for p in [*view["payments"][:1], view["next"], *view["payments"][1:], view["collect"]] if p]
-    return Prompt(longest_fitting(ctx, [view["summary"], *parts]), end=True)
+    lines = [p for p in [*view["payments"], view["next"]] if p]
+    everything = "\n".join([view["summary"], *lines, *([view["collect"]] if view["collect"] else [])])
+    if fits_screen(ctx, everything):
+        return Prompt(everything, end=True)
+    return Prompt(ctx.t(MSG_PAYMENTS), tuple(Option(str(i), line) for i, line in enumerate(lines)))
+
+
+def _pick_payment(ctx: Context, value: str) -> str:
+    ctx.conv.data["payment"] = int(value)
+    return "payment_show"
+
+
+def _payment_show(ctx: Context) -> Prompt:
+    view = ctx.conv.data["benefits"][ctx.conv.data.get("benefit", 0)]
+    lines = [p for p in [*view["payments"], view["next"]] if p]
+    chosen = lines[min(ctx.conv.data.get("payment", 0), len(lines) - 1)]
+    return Prompt(longest_fitting(ctx, [chosen, view["collect"], view["summary"]] if view["collect"]
+                                  else [chosen, view["summary"]]), end=True)
 
 
 def _no_benefits(ctx: Context) -> Prompt:
@@ -186,7 +209,9 @@ def register(journeys: Journeys) -> None:
     journeys.add(Node("benefits", _benefits, handle=_pick_benefit,
                       on_enter=require_level2("benefits", _load_benefits)))
     journeys.add(Node("benefits_none", _no_benefits))
-    journeys.add(Node("benefit_show", _benefit_show))
+    journeys.add(Node("benefit_show", _benefit_show, handle=_pick_payment))
+    journeys.add(Node("payment_show", _payment_show))
 
 
-MSGIDS = (MSG_BUSY, MSG_NO_BENEFITS, MSG_BENEFITS, MSG_PAYMENT, MSG_NEXT, MSG_NEXT_VISIT, MSG_COLLECT)
+MSGIDS = (MSG_BUSY, MSG_NO_BENEFITS, MSG_BENEFITS, MSG_PAYMENT, MSG_NEXT, MSG_NEXT_VISIT, MSG_COLLECT,
+          MSG_PAYMENTS)

@@ -18,8 +18,9 @@ MSG_LANGUAGE_SET = "Language saved."
 MSG_HELP = "Choose a number. 0 back, 00 menu. Send MENU or HELP. After STOP, send START."
 MSG_HELP_USSD = "Choose a number. 0 back, 00 menu. Dial again any time."
 MSG_HOW_TO_APPLY = "Go to your commune office. Ask for an IDPoor interview on demand."
-MSG_HANDOFF = "An officer will answer you by SMS."
-MSG_HANDOFF_UNAVAILABLE = "Officers cannot chat here yet. Please call your commune office."
+MSG_HANDOFF_USSD = "An officer will answer you by SMS. You can also send your question by SMS."
+MSG_HANDOFF_ASK = "Write your message for the officer."
+MSG_HANDOFF_SENT = "Sent. An officer will answer you here."
 
 MAIN_MENU = [
     ("Check eligibility", "eligibility"),
@@ -34,6 +35,7 @@ MORE_MENU = [
     ("Talk to an officer", "handoff"),
     ("Language", "language"),
     ("Help", "help"),
+    ("My complaints", "my_complaints"),
 ]
 
 
@@ -79,13 +81,22 @@ def _how_to_apply(ctx: Context) -> Prompt:
 
 
 def _enter_handoff(ctx: Context) -> str | None:
-    from bot.services import ServiceMissing
-
-    try:
-        ctx.services.open_handoff(ctx.locale)
-    except ServiceMissing:
-        return "handoff_unavailable"
+    ctx.services.open_handoff(ctx.locale)
     return None
+
+
+def _handoff_prompt(ctx: Context) -> Prompt:
+    """USSD: the officer answers by SMS (and the citizen may SMS the question). SMS/Telegram: a chat;
+    each message goes to the officer, `00`/MENU leaves."""
+    if ctx.channel == "ussd":
+        return Prompt(ctx.t(MSG_HANDOFF_USSD), end=True)
+    return Prompt(ctx.t(MSG_HANDOFF_ASK), free_input=True)
+
+
+def _handoff_message(ctx: Context, text: str) -> None:
+    if text.strip():
+        ctx.services.handoff_message(text, ctx.locale)
+        ctx.say(MSG_HANDOFF_SENT)
 
 
 def _menu_text(ctx: Context, text: str) -> str | None:
@@ -109,10 +120,9 @@ def register(journeys: Journeys) -> None:
     journeys.nodes["more"] = Node("more", more.prompt, handle=more.handle, on_text=_menu_text)
     journeys.add(Node("help", _end(MSG_HELP, MSG_HELP_USSD)))
     journeys.add(Node("how_to_apply", _how_to_apply))
-    journeys.add(Node("handoff", _end(MSG_HANDOFF), on_enter=_enter_handoff))
-    journeys.add(Node("handoff_unavailable", _end(MSG_HANDOFF_UNAVAILABLE)))
+    journeys.add(Node("handoff", _handoff_prompt, handle=_handoff_message, on_enter=_enter_handoff))
 
 
 MSGIDS = (MSG_CONSENT, MSG_AGREE, MSG_DISAGREE, MSG_DECLINED, MSG_LANGUAGE_SET, MSG_HELP,
-          MSG_HELP_USSD, MSG_HOW_TO_APPLY, MSG_HANDOFF, MSG_HANDOFF_UNAVAILABLE,
+          MSG_HELP_USSD, MSG_HOW_TO_APPLY, MSG_HANDOFF_USSD, MSG_HANDOFF_ASK, MSG_HANDOFF_SENT,
           *(label for label, _ in MAIN_MENU + MORE_MENU))

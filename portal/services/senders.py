@@ -100,7 +100,8 @@ class HttpJsonSender:
         return SendResult(ok=False, error=error)
 
 
-SENDER_FACTORIES: dict[str, str] = {"sms": "bot.senders:twilio_sender"}
+SENDER_FACTORIES: dict[str, str] = {"sms": "bot.senders:twilio_sender",
+                                   "telegram": "bot.telegram.sender:telegram_sender"}
 """channel → "module:function" that builds the channel's sender from the settings (None when the
 channel is not configured); imported only when the worker builds its senders."""
 

@@ -145,8 +145,10 @@ def test_p1_benefits_after_date_of_birth(client, registry) -> None:
     assert "ប្រាក់ឧបត្ថម្ភរបស់អ្នក" in benefits
     listing = phone.press("98")
     assert "២ ឧបត្ថម្ភសាច់ប្រាក់ស្ត្រីមានផ្ទៃពោះ" in listing and "៨០,០០០ ៛" in listing
-    detail = phone.press("2")
-    assert detail.startswith("END ") and "៨០,០០០ ៛" in detail and "២០២៦" in detail
+    payments = phone.press("2")  # the recent payments, one per line, paged
+    assert payments.startswith("CON ការបើកប្រាក់៖") and "៨០,០០០ ៛" in payments and "២០២៦" in payments
+    detail = phone.press("1")
+    assert detail.startswith("END ") and "៨០,០០០ ៛" in detail
 
 
 def test_p8_shared_phone_asks_which_person(client) -> None:
@@ -166,7 +168,7 @@ def test_registry_eligibility_for_p7_says_card_expired(client) -> None:
     results = phone.press("14021970")
     assert "១ អត្តសញ្ញាណកម្មគ្រួសារក្រីក្រ (ប័ណ្ណសមធម៌): គ្មានសិទ្ធិ" in results
     reason = phone.press("1")
-    assert reason == "END ប័ណ្ណសមធម៌របស់អ្នកផុតកំណត់នៅ ៣០ មិថុនា ២០២៥។"
+    assert reason == "CON ប័ណ្ណសមធម៌របស់អ្នកផុតកំណត់នៅ ៣០ មិថុនា ២០២៥។\n១ ខ្ញុំអាចធ្វើអ្វីបាន?"
 
 
 def test_questionnaire_eligibility_at_level0(client, registry) -> None:

@@ -1,0 +1,345 @@
+"""`chumnuoy bench ussd`: the USSD webhook as `make run` serves it, beside a bare Flask endpoint.
+
+What it does, all on 127.0.0.1 in a fresh directory under var/bench/ (removed at the end):
+1. seeds a sandbox registry database (personas + N synthetic persons) and migrates a portal SQLite
+   database, then starts the sandbox (`chumnuoy registry serve`), the app exactly as `make run`
+   starts it (`chumnuoy web`: gunicorn `portal.wsgi:app`, CHUMNUOY_WEB_WORKERS workers (default 2),
+   4 threads, access log) and a bare Flask app returning `CON hello` under the same gunicorn
+   settings, each on a free port;
+2. gives 50 phones their language and consent (so a first hop shows the main menu, as for a
+   returning citizen), then measures the *first hop* (a new `sessionId`, `text` empty) at 50
+   concurrent sessions against the bare endpoint and the app, alternately, for a few rounds;
+3. measures the latency of each hop of 10 concurrent sessions walking through menus
+   (dial, More, back, Complaint categories, next page, back, Eligibility, back, …);
+4. stops every process it started.
+
+The load generator is one asyncio process speaking HTTP/1.1 over keep-alive connections (one per
+session), so its own cost per request is small; it shares the machine's cores with the servers,
+which the README figures say.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, Response
+
+from chumnuoy import ROOT
+
+BARE_BODY = "CON hello"
+THROUGHPUT_SESSIONS = 50
+LATENCY_SESSIONS = 10
+WALK = ("", "4", "0", "3", "98", "0", "1", "0", "4", "00")
+"""The keys of one latency session: each hop enters or leaves a menu (none calls the registry)."""
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 50.0
+
+
+def create_bare_app() -> Flask:
+    """The comparison point: a Flask endpoint doing nothing but answer a USSD screen."""
+    app = Flask("bare")
+
+    @app.post("/channels/ussd")
+    def ussd() -> Response:
+        return Response(BARE_BODY, mimetype="text/plain")
+
+    return app
+
+
+# ------------------------------------------------------------------------------ HTTP load client
+
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection (reconnects when the server closed it)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
+        body = urlencode(form).encode()
+        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                   "Content-Type: application/x-www-form-urlencoded\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        for attempt in range(2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                self.writer.write(request)
+                await self.writer.drain()
+                return await self._response()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _response(self) -> tuple[int, str]:
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        pairs = (line.partition(":") for line in lines[1:] if line)
+        headers = {name.strip().lower(): value.strip() for name, _, value in pairs}
+        payload = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, payload.decode("utf-8", "replace")
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+@dataclass
+class Tally:
+    ok: int = 0
+    errors: int = 0
+    first_error: str = ""
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def record(self, status: int, body: str, expect: str, started: float) -> None:
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        if status == 200 and body.startswith(expect):
+            self.ok += 1
+        else:
+            self.errors += 1
+            self.first_error = self.first_error or f"{status} {body[:120]!r}"
+
+
+def _form(session_id: str, phone: str, text: str) -> dict[str, str]:
+    return {"sessionId": session_id, "serviceCode": "*1234#", "phoneNumber": phone, "networkCode": "45606",
+            "text": text}
+
+
+async def _first_hops(port: int, path: str, phones: list[str], seconds: float,
+                      expect: str) -> tuple[Tally, float]:
+    """Each phone dials again and again (a new session each time) for `seconds`; (tally, elapsed)."""
+    tally = Tally()
+    connections = [HttpConnection(port) for _ in phones]
+    stop_at = time.perf_counter() + seconds
+
+    async def session(connection: HttpConnection, phone: str) -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            status, body = await connection.post(path, _form("b" + secrets.token_hex(8), phone, ""))
+            tally.record(status, body, expect, started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(session(c, p) for c, p in zip(connections, phones, strict=True)))
+    elapsed = time.perf_counter() - began
+    for connection in connections:
+        await connection.close()
+    return tally, elapsed
+
+
+async def _walks(port: int, path: str, phones: list[str], seconds: float) -> Tally:
+    """Sessions walking through menus (`WALK`), every hop timed."""
+    tally = Tally()
+    stop_at = time.perf_counter() + seconds
+
+    async def session(phone: str) -> None:
+        connection = HttpConnection(port)
+        while time.perf_counter() < stop_at:
+            session_id, typed = "w" + secrets.token_hex(8), []
+            for key in WALK:
+                if key:
+                    typed.append(key)
+                started = time.perf_counter()
+                status, body = await connection.post(path, _form(session_id, phone, "*".join(typed)))
+                tally.record(status, body, "CON ", started)
+        await connection.close()
+
+    await asyncio.gather(*(session(p) for p in phones))
+    return tally
+
+
+async def _onboard(port: int, path: str, phones: list[str]) -> None:
+    """Language (Khmer) and consent for each phone, so their first hop shows the main menu."""
+    connection = HttpConnection(port)
+    for phone in phones:
+        session_id = "o" + secrets.token_hex(8)
+        for text in ("", "1", "1*1"):
+            status, body = await connection.post(path, _form(session_id, phone, text))
+            if status != 200:
+                raise RuntimeError(f"onboarding failed: {status} {body[:200]}")
+    await connection.close()
+
+
+# ------------------------------------------------------------------------------ processes
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"a server exited early ({process.args!r})")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no answer on port {port}")
+
+
+def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("ab")
+    try:
+        return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    finally:
+        handle.close()
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass
+class Figures:
+    bare_rps: float
+    app_rps: float
+    p50_ms: float
+    p99_ms: float
+    hops: int
+    errors: int
+
+    @property
+    def ratio(self) -> float:
+        return self.app_rps / self.bare_rps if self.bare_rps else 0.0
+
+
+def run(*, persons: int = 10_000, seconds: float = 5.0, rounds: int = 2, latency_seconds: float = 8.0,
+        keep: bool = False, redis_url: str = "") -> Figures:
+    """`redis_url` (not what `make run` serves) puts conversation state in Redis for comparison."""
+    from chumnuoy.envfile import new_ed25519_key
+    from portal.db import upgrade
+    from registry_sandbox.seed import seed_database
+
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    workers = os.environ.get("CHUMNUOY_WEB_WORKERS", "2")
+    base = ROOT / "var" / "bench"
+    base.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="ussd-", dir=base))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        state = "state in Redis" if redis_url else "state in SQLite"
+        print(f"ussd bench: {workers} gunicorn workers x 4 threads, SQLite, {state}, "
+              f"in {workdir.relative_to(ROOT)}")
+        started = time.perf_counter()
+        registry_url = f"sqlite:///{workdir / 'registry.db'}"
+        seed_database(registry_url, persons=persons, random_seed=20261125, if_needed=False)
+        database_url = f"sqlite:///{workdir / 'chumnuoy.db'}"
+        upgrade(database_url)
+        print(f"registry seeded ({persons:,} synthetic persons) and portal migrated in "
+              f"{time.perf_counter() - started:.1f} s")
+        registry_port, web_port, bare_port = _free_port(), _free_port(), _free_port()
+        key = secrets.token_urlsafe(24)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CHUMNUOY_", "REDIS", "DATABASE"))}
+        env.update(
+            CHUMNUOY_ENV_FILE=str(workdir / "no.env"), CHUMNUOY_WEB_WORKERS=workers,
+            CHUMNUOY_WEB_BIND=f"127.0.0.1:{web_port}", CHUMNUOY_REGISTRY_BIND=f"127.0.0.1:{registry_port}",
+            CHUMNUOY_LOG_LEVEL="WARNING", DATABASE_URL=database_url, REGISTRY_DATABASE_URL=registry_url,
+            REDIS_URL=redis_url, SECRET_KEY=secrets.token_urlsafe(32), PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
+            REGISTRY_URL=f"http://127.0.0.1:{registry_port}", REGISTRY_CLIENT_ID="chumnuoy-bench",
+            REGISTRY_CLIENT_SECRET=secrets.token_urlsafe(24), REGISTRY_SIGNATURES="dev",
+            REGISTRY_SIGNING_KEY=new_ed25519_key(), USSD_GATEWAY_KEY=key, SIMULATOR_ENABLED="0",
+        )
+        cli = [sys.executable, "-m", "chumnuoy"]
+        processes.append(_start([*cli, "registry", "serve"], env, workdir / "registry.log"))
+        processes.append(_start([*cli, "web"], env, workdir / "web.log"))
+        processes.append(_start([sys.executable, "-m", "gunicorn", "bot.bench_ussd:create_bare_app()",
+                                 "--bind", f"127.0.0.1:{bare_port}", "--workers", workers, "--threads", "4",
+                                 "--access-logfile", "-", "--graceful-timeout", "10"],
+                                env, workdir / "bare.log"))
+        _wait_http(registry_port, "/healthz", processes[0])
+        _wait_http(web_port, "/healthz", processes[1])
+        _wait_http(bare_port, "/", processes[2])
+        return asyncio.run(_measure(web_port, bare_port, key, seconds, rounds, latency_seconds))
+    finally:
+        _stop(processes)
+        if keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _measure(web_port: int, bare_port: int, key: str, seconds: float, rounds: int,
+                   latency_seconds: float) -> Figures:
+    path = f"/channels/ussd?key={key}"
+    phones = [f"+8551290{index:05d}" for index in range(THROUGHPUT_SESSIONS)]
+    await _onboard(web_port, path, phones)
+    menu = "CON ១ "
+    await _first_hops(web_port, path, phones, 1.0, menu)  # warm-up: every worker thread, both servers
+    await _first_hops(bare_port, path, phones, 1.0, BARE_BODY)
+    bare_total = app_total = 0
+    bare_time = app_time = 0.0
+    errors = 0
+    print(f"first hop, {THROUGHPUT_SESSIONS} concurrent sessions, {rounds} rounds of {seconds:.0f} s each:")
+    for round_number in range(1, rounds + 1):
+        bare, bare_elapsed = await _first_hops(bare_port, path, phones, seconds, BARE_BODY)
+        app, app_elapsed = await _first_hops(web_port, path, phones, seconds, menu)
+        errors += bare.errors + app.errors
+        bare_total, bare_time = bare_total + bare.ok, bare_time + bare_elapsed
+        app_total, app_time = app_total + app.ok, app_time + app_elapsed
+        print(f"  round {round_number}: bare Flask {bare.ok / bare_elapsed:,.0f} req/s, "
+              f"app {app.ok / app_elapsed:,.0f} req/s (p50 {_percentile(app.latencies_ms, .5):.1f} ms, "
+              f"p99 {_percentile(app.latencies_ms, .99):.1f} ms), errors {bare.errors + app.errors}"
+              + (f" first: {app.first_error or bare.first_error}" if bare.errors + app.errors else ""))
+    walk = await _walks(web_port, path, phones[:LATENCY_SESSIONS], latency_seconds)
+    errors += walk.errors
+    figures = Figures(bare_rps=bare_total / bare_time, app_rps=app_total / app_time,
+                      p50_ms=_percentile(walk.latencies_ms, .5), p99_ms=_percentile(walk.latencies_ms, .99),
+                      hops=len(walk.latencies_ms), errors=errors)
+    verdict = "met" if figures.ratio >= TARGET_RATIO else "NOT met"
+    print(f"throughput: bare Flask {figures.bare_rps:,.0f} req/s, "
+          f"app first hop {figures.app_rps:,.0f} req/s, ratio {figures.ratio:.0%} "
+          f"(target >= {TARGET_RATIO:.0%}: {verdict})")
+    verdict = "met" if figures.p99_ms <= TARGET_P99_MS else "NOT met"
+    print(f"menu hops, {LATENCY_SESSIONS} concurrent sessions: {figures.hops:,} hops, "
+          f"p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, max {max(walk.latencies_ms):.1f} ms, "
+          f"mean {statistics.fmean(walk.latencies_ms):.1f} ms "
+          f"(target p99 <= {TARGET_P99_MS:.0f} ms: {verdict})"
+          + (f"; errors {walk.errors}, first: {walk.first_error}" if walk.errors else ""))
+    if errors:
+        print(f"!! {errors} requests failed")
+    return figures
