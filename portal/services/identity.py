@@ -48,10 +48,12 @@ from portal.models.citizen import (
     VerificationLock,
 )
 from portal.services.ratelimit import RateLimiter, SqlRateLimiter, hashed_key
+from portal.services.working_time import aware_utc
 from registry_client.types import Person, RegistryPort
 
 LEVEL2_IDLE = timedelta(minutes=10)
 MAX_DOB_FAILURES = 5
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 LOCKOUT = timedelta(hours=24)
 CODE_TTL = timedelta(minutes=10)
 CODE_MAX_ATTEMPTS = 5
@@ -151,7 +153,8 @@ def _aware(value: datetime | None) -> datetime | None:
 def identity_for(
     session: Session, channel: str, address: str, now: datetime | None = None
 ) -> ChannelIdentity:
-    """The identity of `address` on `channel`, created on first contact; `last_seen_at` updated."""
+    """The identity of `address` on `channel`, created on first contact; `last_seen_at` kept to the
+    minute (an informational field: updating it on every USSD hop cost a write per hop)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     now = now or utcnow()
@@ -171,8 +174,10 @@ def identity_for(
         )
         session.add(identity)
         session.flush()
-    else:
-        identity.last_seen_at = now
+    elif identity.last_seen_at is None or (
+        aware_utc(now) - aware_utc(identity.last_seen_at) >= LAST_SEEN_RESOLUTION
+    ):
+        identity.last_seen_at = now  # at most once a minute: a menu hop then writes nothing here
     return identity
 
 
