@@ -108,11 +108,22 @@ def _shot(driver, name: str, tmp_path: Path) -> Path:  # type: ignore[no-untyped
 
 def _go(driver, element) -> None:  # type: ignore[no-untyped-def]
     """Click something that loads a new page and wait until the old page is gone."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def old_page_gone(_driver) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:  # chromedriver's wording while the page is being replaced
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(element))
+    WebDriverWait(driver, 15).until(old_page_gone)
 
 
 def _sign_in(driver, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
