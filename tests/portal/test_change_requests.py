@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.models.cases import AuditEntry, OutboxMessage
 from portal.services import change_requests as svc
 from registry_client.client import RegistryClient
-from tests.fixtures.registry import registry_test_settings, start_live_registry
+from tests.fixtures.registry import private_live_registry
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 P1_UIN, P1_PHONE = "100000101", "+85512000101"
@@ -21,13 +21,8 @@ P5_UIN = "100000105"
 
 @pytest.fixture(scope="module")
 def private_registry(new_session_database) -> Iterator[object]:
-    from registry_sandbox.seed import seed_database
-
-    url = new_session_database("e1registry")
-    seed_database(url, persons=20, random_seed=7, if_needed=False)
-    live, server = start_live_registry(registry_test_settings(url, "dev"))
-    yield live
-    server.shutdown()  # type: ignore[attr-defined]
+    with private_live_registry(new_session_database("e1registry"), random_seed=7) as live:
+        yield live
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from portal.models.cases import Grievance, Officer
 from portal.services import grievances, officers
 from portal.services.grievance_catalogue import Area
 from registry_client.client import RegistryClient
-from tests.fixtures.registry import registry_test_settings, start_live_registry
+from tests.fixtures.registry import private_live_registry
 
 PASSWORD = "correct-horse-42"
 P2_UIN, P2_PHONE = "100000102", "+85512000102"
@@ -29,13 +29,8 @@ LODGED = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Phnom Penh
 
 @pytest.fixture(scope="session")
 def ui_registry(new_session_database) -> Iterator[object]:
-    from registry_sandbox.seed import seed_database
-
-    url = new_session_database("uiregistry")
-    seed_database(url, persons=20, random_seed=11, if_needed=False)
-    live, server = start_live_registry(registry_test_settings(url, "dev"))
-    yield live
-    server.shutdown()  # type: ignore[attr-defined]
+    with private_live_registry(new_session_database("uiregistry"), random_seed=11) as live:
+        yield live
 
 
 @pytest.fixture
