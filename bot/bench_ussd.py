@@ -6,9 +6,10 @@ What it does, all on 127.0.0.1 in a fresh directory under var/bench/ (removed at
    starts it (`chumnuoy web`: gunicorn `portal.wsgi:app`, CHUMNUOY_WEB_WORKERS workers (default 2),
    4 threads, access log) and a bare Flask app returning `CON hello` under the same gunicorn
    settings, each on a free port;
-2. gives 50 phones their language and consent (so a first hop shows the main menu, as for a
+2. gives 2,200 phones their language and consent (so a first hop shows the main menu, as for a
    returning citizen), then measures the *first hop* (a new `sessionId`, `text` empty) at 50
-   concurrent sessions against the bare endpoint and the app, alternately, for a few rounds;
+   concurrent sessions (each taking turns with its share of the phones, so none trips the flood
+   limit) against the bare endpoint and the app, alternately, for a few rounds;
 3. measures the latency of each hop of 10 concurrent sessions walking through menus
    (dial, More, back, Complaint categories, next page, back, Eligibility, back, …);
 4. stops every process it started.
@@ -44,6 +45,17 @@ from chumnuoy import ROOT
 BARE_BODY = "CON hello"
 THROUGHPUT_SESSIONS = 50
 LATENCY_SESSIONS = 10
+FIRST_HOP_PHONES = 2_000
+WALK_PHONES = 200
+"""Citizens (language and consent given) the sessions take turns with: a real gateway's first hops
+come from many phones, and one phone opening sessions non-stop is refused by the flood limit
+(bot/abuse.py: 20 new USSD sessions per phone per 10 minutes)."""
+
+
+def bench_phones() -> tuple[list[str], list[str]]:
+    """(phones dialling first hops, phones walking the menus): distinct, onboarded by `run`."""
+    return ([f"+8551290{index:05d}" for index in range(FIRST_HOP_PHONES)],
+            [f"+8551291{index:05d}" for index in range(WALK_PHONES)])
 WALK = ("", "4", "0", "3", "98", "0", "1", "0", "4", "00")
 """The keys of one latency session: each hop enters or leaves a menu (none calls the registry)."""
 TARGET_RATIO = 0.40
@@ -130,35 +142,51 @@ def _form(session_id: str, phone: str, text: str) -> dict[str, str]:
             "text": text}
 
 
+def _shares(phones: list[str], sessions: int | None) -> list[list[str]]:
+    """The phones of each concurrent session (session i dials phones i, i + n, i + 2n, … in turn), so
+    that no phone dials more often than the flood limit allows (bot/abuse.py: a phone opening
+    sessions non-stop is refused, as it should be)."""
+    count = sessions or len(phones)
+    return [phones[index::count] for index in range(count)]
+
+
 async def _first_hops(port: int, path: str, phones: list[str], seconds: float,
-                      expect: str) -> tuple[Tally, float]:
-    """Each phone dials again and again (a new session each time) for `seconds`; (tally, elapsed)."""
+                      expect: str, sessions: int | None = None) -> tuple[Tally, float]:
+    """`sessions` (default: one per phone) concurrent loops dial again and again (a new session each
+    time, the next phone of their share) for `seconds`; (tally, elapsed)."""
     tally = Tally()
-    connections = [HttpConnection(port) for _ in phones]
+    shares = _shares(phones, sessions)
+    connections = [HttpConnection(port) for _ in shares]
     stop_at = time.perf_counter() + seconds
 
-    async def session(connection: HttpConnection, phone: str) -> None:
+    async def session(connection: HttpConnection, share: list[str]) -> None:
+        turn = 0
         while time.perf_counter() < stop_at:
+            phone, turn = share[turn % len(share)], turn + 1
             started = time.perf_counter()
             status, body = await connection.post(path, _form("b" + secrets.token_hex(8), phone, ""))
             tally.record(status, body, expect, started)
 
     began = time.perf_counter()
-    await asyncio.gather(*(session(c, p) for c, p in zip(connections, phones, strict=True)))
+    await asyncio.gather(*(session(c, share) for c, share in zip(connections, shares, strict=True)))
     elapsed = time.perf_counter() - began
     for connection in connections:
         await connection.close()
     return tally, elapsed
 
 
-async def _walks(port: int, path: str, phones: list[str], seconds: float) -> Tally:
-    """Sessions walking through menus (`WALK`), every hop timed."""
+async def _walks(port: int, path: str, phones: list[str], seconds: float,
+                 sessions: int | None = None) -> Tally:
+    """`sessions` (default: one per phone) concurrent sessions walking through menus (`WALK`), each
+    walk from the next phone of the session's share; every hop timed."""
     tally = Tally()
     stop_at = time.perf_counter() + seconds
 
-    async def session(phone: str) -> None:
+    async def session(share: list[str]) -> None:
         connection = HttpConnection(port)
+        turn = 0
         while time.perf_counter() < stop_at:
+            phone, turn = share[turn % len(share)], turn + 1
             session_id, typed = "w" + secrets.token_hex(8), []
             for key in WALK:
                 if key:
@@ -168,7 +196,7 @@ async def _walks(port: int, path: str, phones: list[str], seconds: float) -> Tal
                 tally.record(status, body, "CON ", started)
         await connection.close()
 
-    await asyncio.gather(*(session(p) for p in phones))
+    await asyncio.gather(*(session(share) for share in _shares(phones, sessions)))
     return tally
 
 
@@ -182,6 +210,29 @@ async def _onboard(port: int, path: str, phones: list[str]) -> None:
             if status != 200:
                 raise RuntimeError(f"onboarding failed: {status} {body[:200]}")
     await connection.close()
+
+
+def onboard_in_database(database_url: str, phones: list[str]) -> None:
+    """Language (Khmer) and consent for each phone, recorded as the first-contact screens record them
+    (the portal services, one transaction): many phones without thousands of onboarding hops."""
+    from sqlalchemy.orm import Session
+
+    from bot.services import CONSENT_VERSION, MSG_CONSENT
+    from chumnuoy.db import make_engine
+    from chumnuoy.i18n import translate
+    from portal.services import identity
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            for phone in phones:
+                citizen = identity.identity_for(session, "ussd", phone)
+                identity.set_language(citizen, "km")
+                identity.record_consent(session, citizen, wording_version=CONSENT_VERSION,
+                                        text=translate("km", MSG_CONSENT), locale="km")
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 # ------------------------------------------------------------------------------ processes
@@ -228,6 +279,21 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def _cpu_seconds(master_pid: int) -> float:
+    """User + system CPU time of a gunicorn master's worker processes (Linux /proc; 0 elsewhere):
+    the server's cost per request, whatever else the machine is running."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master_pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -270,7 +336,9 @@ def run(*, persons: int = 10_000, seconds: float = 5.0, rounds: int = 2, latency
         seed_database(registry_url, persons=persons, random_seed=20261125, if_needed=False)
         database_url = f"sqlite:///{workdir / 'chumnuoy.db'}"
         upgrade(database_url)
-        print(f"registry seeded ({persons:,} synthetic persons) and portal migrated in "
+        onboard_in_database(database_url, [phone for group in bench_phones() for phone in group])
+        print(f"registry seeded ({persons:,} synthetic persons), portal migrated, "
+              f"{FIRST_HOP_PHONES + WALK_PHONES:,} citizens onboarded in "
               f"{time.perf_counter() - started:.1f} s")
         registry_port, web_port, bare_port = _free_port(), _free_port(), _free_port()
         key = secrets.token_urlsafe(24)
@@ -294,7 +362,8 @@ def run(*, persons: int = 10_000, seconds: float = 5.0, rounds: int = 2, latency
         _wait_http(registry_port, "/healthz", processes[0])
         _wait_http(web_port, "/healthz", processes[1])
         _wait_http(bare_port, "/", processes[2])
-        return asyncio.run(_measure(web_port, bare_port, key, seconds, rounds, latency_seconds))
+        return asyncio.run(_measure(web_port, bare_port, key, seconds, rounds, latency_seconds,
+                                    pids=(processes[1].pid, processes[2].pid)))
     finally:
         _stop(processes)
         if keep:
@@ -304,28 +373,34 @@ def run(*, persons: int = 10_000, seconds: float = 5.0, rounds: int = 2, latency
 
 
 async def _measure(web_port: int, bare_port: int, key: str, seconds: float, rounds: int,
-                   latency_seconds: float) -> Figures:
+                   latency_seconds: float, pids: tuple[int, int] = (0, 0)) -> Figures:
     path = f"/channels/ussd?key={key}"
-    phones = [f"+8551290{index:05d}" for index in range(THROUGHPUT_SESSIONS)]
-    await _onboard(web_port, path, phones)
+    phones, walkers = bench_phones()
+    await _onboard(web_port, path, ["+85512920000", "+85512920001"])  # first contact over HTTP, once
     menu = "CON ១ "
-    await _first_hops(web_port, path, phones, 1.0, menu)  # warm-up: every worker thread, both servers
-    await _first_hops(bare_port, path, phones, 1.0, BARE_BODY)
+    await _first_hops(web_port, path, phones, 1.0, menu, THROUGHPUT_SESSIONS)  # warm-up: every thread
+    await _first_hops(bare_port, path, phones, 1.0, BARE_BODY, THROUGHPUT_SESSIONS)
     bare_total = app_total = 0
     bare_time = app_time = 0.0
     errors = 0
     print(f"first hop, {THROUGHPUT_SESSIONS} concurrent sessions, {rounds} rounds of {seconds:.0f} s each:")
     for round_number in range(1, rounds + 1):
-        bare, bare_elapsed = await _first_hops(bare_port, path, phones, seconds, BARE_BODY)
-        app, app_elapsed = await _first_hops(web_port, path, phones, seconds, menu)
+        cpu = _cpu_seconds(pids[1])
+        bare, bare_elapsed = await _first_hops(bare_port, path, phones, seconds, BARE_BODY,
+                                               THROUGHPUT_SESSIONS)
+        bare_cpu, cpu = _cpu_seconds(pids[1]) - cpu, _cpu_seconds(pids[0])
+        app, app_elapsed = await _first_hops(web_port, path, phones, seconds, menu, THROUGHPUT_SESSIONS)
+        app_cpu = _cpu_seconds(pids[0]) - cpu
         errors += bare.errors + app.errors
         bare_total, bare_time = bare_total + bare.ok, bare_time + bare_elapsed
         app_total, app_time = app_total + app.ok, app_time + app_elapsed
         print(f"  round {round_number}: bare Flask {bare.ok / bare_elapsed:,.0f} req/s, "
               f"app {app.ok / app_elapsed:,.0f} req/s (p50 {_percentile(app.latencies_ms, .5):.1f} ms, "
-              f"p99 {_percentile(app.latencies_ms, .99):.1f} ms), errors {bare.errors + app.errors}"
+              f"p99 {_percentile(app.latencies_ms, .99):.1f} ms), errors {bare.errors + app.errors}; "
+              f"server CPU per request: bare {bare_cpu / max(1, bare.ok) * 1000:.2f} ms, "
+              f"app {app_cpu / max(1, app.ok) * 1000:.2f} ms"
               + (f" first: {app.first_error or bare.first_error}" if bare.errors + app.errors else ""))
-    walk = await _walks(web_port, path, phones[:LATENCY_SESSIONS], latency_seconds)
+    walk = await _walks(web_port, path, walkers, latency_seconds, LATENCY_SESSIONS)
     errors += walk.errors
     figures = Figures(bare_rps=bare_total / bare_time, app_rps=app_total / app_time,
                       p50_ms=_percentile(walk.latencies_ms, .5), p99_ms=_percentile(walk.latencies_ms, .99),

@@ -21,6 +21,7 @@ from chumnuoy.i18n import translate
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from portal.services.identity import Glance
 
 BACK, MENU = "@back", "@menu"
 NEXT_PAGE, BACK_KEY, MENU_KEY = "98", "0", "00"
@@ -98,18 +99,19 @@ class Engine:
     def node(self, name: str) -> Node:
         return self.journeys.nodes[name]
 
-    def first_node(self, ctx: Context) -> str:
-        """Where a new conversation starts: the bilingual language choice, consent, or the menu."""
-        identity = ctx.services.identity
-        if not identity.language:
+    def first_node(self, ctx: Context, glance: Glance | None = None) -> str:
+        """Where a new conversation starts: the bilingual language choice, consent, or the menu.
+        `glance` (language and consent read in one query) spares loading the identity."""
+        language = glance.language if glance is not None else ctx.services.identity.language
+        if not language:
             return "language_first"
-        ctx.conv.locale = identity.language
-        if not ctx.services.has_consented():
+        ctx.conv.locale = language
+        if not (glance.consented if glance is not None else ctx.services.has_consented()):
             return "consent"
         return self.main_menu
 
-    def start(self, ctx: Context) -> Prompt:
-        ctx.conv.node = self.first_node(ctx)
+    def start(self, ctx: Context, glance: Glance | None = None) -> Prompt:
+        ctx.conv.node = self.first_node(ctx, glance)
         ctx.conv.stack = []
         return self.enter(ctx, ctx.conv.node, push=False)
 
@@ -169,7 +171,7 @@ class Engine:
         if key == NEXT_PAGE:
             ctx.conv.page += 1
             return self.show(ctx)
-        if key.isdigit() and 1 <= int(key) <= len(current.options):
+        if key.isascii() and key.isdigit() and len(key) <= 3 and 1 <= int(key) <= len(current.options):
             value = current.options[int(key) - 1].value
             target = node.handle(ctx, value) if node.handle else value
             return self._follow(ctx, target)

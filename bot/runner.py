@@ -16,10 +16,11 @@ from bot.engine import FIRST_CONTACT, Context
 from bot.journeys import build
 from bot.prompt import Option, Prompt
 from bot.render import render_sms, render_ussd
-from bot.services import Services
-from bot.state import Conversation, StateStore
+from bot.services import CONSENT_VERSION, Services
+from bot.state import Conversation, SqlStateStore, StateStore
 from bot.understand import command_of, is_legacy_font
 from chumnuoy.i18n import translate
+from portal.services import identity as identity_service
 from registry_client.types import RegistryPort
 
 USSD_TTL = timedelta(minutes=5)
@@ -79,19 +80,27 @@ def _ussd_hop(session: Session, store: StateStore, registry_factory: Callable[[]
     engine = build()
     services = Services(session, "ussd", inbound.address, now, registry_factory, inbound.session_id)
     key, resume_key = f"ussd:{inbound.session_id}", f"ussd-last:{inbound.address}"
-    prefetch = getattr(store, "prefetch", None)
-    if prefetch is not None:
-        prefetch([key, resume_key])
+    known = None
+    if isinstance(store, SqlStateStore):  # both keys and the identity's glance in one query
+        known = store.prefetch([key, resume_key], identity_service.glance_columns(),
+                               identity_service.glance_params("ussd", inbound.address, CONSENT_VERSION))
     conv = store.load(key)
     if conv is None:
-        conv = Conversation(node="menu")
+        conv = Conversation(node=engine.main_menu)
         ctx = _context(conv, services, inbound, now)
-        prompt = engine.start(ctx)
-        saved = store.load(resume_key)
-        if saved is not None and conv.node == engine.main_menu and saved.node not in FIRST_CONTACT:
-            conv.data["resume"] = saved.to_json()
-            conv.node = "resume"
-            prompt = _resume_prompt(ctx)
+        glance = (identity_service.glance_from(session, known, now) if known is not None
+                  else identity_service.glance(session, "ussd", inbound.address, CONSENT_VERSION, now))
+        prompt = engine.start(ctx, glance)
+        if inbound.text and "*" not in inbound.text and conv.node == engine.main_menu:
+            # The session's first screen was this main menu, which is never stored (see
+            # `_rebuildable`): the same screen again, then this hop's input on it.
+            prompt = engine.turn(ctx, inbound.text)
+        else:
+            saved = store.load(resume_key)
+            if saved is not None and conv.node == engine.main_menu and saved.node not in FIRST_CONTACT:
+                conv.data["resume"] = saved.to_json()
+                conv.node = "resume"
+                prompt = _resume_prompt(ctx)
     elif conv.node == "resume":
         ctx = _context(conv, services, inbound, now)
         prompt = _resume(ctx, new_ussd_input(inbound.text, conv.last_text))
@@ -103,14 +112,29 @@ def _ussd_hop(session: Session, store: StateStore, registry_factory: Callable[[]
     if prompt.end:
         store.delete(key)
         store.delete(resume_key)
-    else:
-        store.save(key, conv, USSD_TTL)
+    elif not _rebuildable(conv, prompt, engine.main_menu):
+        saves = [(key, conv, USSD_TTL)]
         if conv.node not in FIRST_CONTACT and conv.node not in (engine.main_menu, "resume"):
-            store.save(resume_key, conv, USSD_RESUME_TTL)
+            saves.append((resume_key, conv, USSD_RESUME_TTL))
         elif conv.node == engine.main_menu:  # back at the menu: nothing left to resume
             store.delete(resume_key)
-    session.commit()
+        if isinstance(store, SqlStateStore):
+            store.save_many(saves)  # one statement
+        else:
+            for saved_key, saved, ttl in saves:
+                store.save(saved_key, saved, ttl)
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        session.commit()  # else the hop only read, on its own connection: nothing to commit
     return render_ussd(prompt, conv.locale, conv.page)
+
+
+def _rebuildable(conv: Conversation, prompt: Prompt, main_menu: str) -> bool:
+    """True for the plain main menu shown by a session's first hop (`text` empty, nothing stacked,
+    no notice, first page): the next hop rebuilds it exactly from what the database holds (the
+    identity's language and consent), so storing it would only cost a write on every dial. Any
+    other screen is stored under the session id."""
+    return (not conv.last_text and conv.node == main_menu and not conv.stack and not conv.page
+            and not conv.data and not prompt.notice)
 
 
 def _resume_prompt(ctx: Context) -> Prompt:

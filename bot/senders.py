@@ -5,20 +5,32 @@ POST `{TWILIO_API_BASE_URL or https://api.twilio.com}/2010-04-01/Accounts/{sid}/
 mapping: 2xx → sent (the `sid`); 21610 (recipient sent STOP) → opted out, never retried; 429 →
 retry after `Retry-After`; other 4xx → permanent failure; 5xx and network errors → retried.
 Importing this module registers the factory.
+
+`find_sent` (used when the outbox takes a row over from a dead worker, issue #8) asks Twilio, through
+the `twilio` library, which messages went from our number to the recipient since the row became due:
+`messages.list(to, from_, date_sent_after)` (Twilio filters that by date only) plus the newest page
+without a date filter (a message still queued has no `date_sent`), then keeps those created since
+`since` whose body is the row's text. Twilio's Message resource carries no caller metadata (not the
+StatusCallback either), so recipient + text + time window is the match; the outbox skips ids it has
+already recorded on another row.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from chumnuoy.settings import Settings
 from portal.models.cases import OutboxMessage
-from portal.services.senders import SendResult
+from portal.services.senders import LookupFailed, SendResult
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 OPT_OUT_CODES = frozenset({21610})
+CLOCK_SKEW = timedelta(minutes=2)
+"""Twilio's clock against ours: a message created this long before `since` still counts."""
+LOOKUP_LIMIT = 200
 
 
 class TwilioSender:
@@ -28,8 +40,42 @@ class TwilioSender:
         self.sender = settings.twilio_from
         self.base_url = (settings.twilio_api_base_url or DEFAULT_BASE_URL).rstrip("/")
         self.status_callback = settings.public_base_url.rstrip("/") + "/channels/sms/twilio/status"
+        self.auth_token = settings.twilio_auth_token
+        self.timeout = timeout
         self.client = client or httpx.Client(timeout=timeout,
                                              auth=(settings.twilio_account_sid, settings.twilio_auth_token))
+        self._rest: Any = None
+
+    def _twilio(self) -> Any:
+        """The twilio library's client, pointed at `TWILIO_API_BASE_URL` when one is set."""
+        if self._rest is None:
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
+            http = TwilioHttpClient(timeout=self.timeout)
+            rest = Client(self.account_sid, self.auth_token, http_client=http)
+            rest.api.base_url = self.base_url
+            self._rest = rest
+        return self._rest
+
+    def find_sent(self, message: OutboxMessage, since: datetime) -> list[str]:
+        from twilio.base.exceptions import TwilioException
+
+        earliest = since - CLOCK_SKEW
+        messages = self._twilio().api.v2010.accounts(self.account_sid).messages
+        try:
+            found = messages.list(to=message.address, from_=self.sender, date_sent_after=earliest,
+                                  limit=LOOKUP_LIMIT)
+            found += messages.list(to=message.address, from_=self.sender, limit=50, page_size=50)
+        except (TwilioException, OSError) as error:  # requests' errors are OSErrors
+            raise LookupFailed(type(error).__name__) from error
+        matches: dict[str, datetime] = {}
+        for item in found:
+            created = item.date_created
+            if (item.sid and item.body == message.text and item.to == message.address
+                    and created is not None and created >= earliest):
+                matches[item.sid] = created
+        return sorted(matches, key=lambda sid: (matches[sid], sid))
 
     def send(self, message: OutboxMessage) -> SendResult:
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"

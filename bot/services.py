@@ -35,6 +35,8 @@ class Services:
     now: datetime
     registry_factory: Callable[[], RegistryPort]
     session_id: str | None = None
+    dedupe_key: str | None = None
+    """The inbound message's id (e.g. a Telegram update): lodging it again returns the first grievance."""
     _identity: ChannelIdentity | None = field(default=None, init=False)
     _registry: RegistryPort | None = field(default=None, init=False)
 
@@ -99,6 +101,7 @@ class Services:
             self.session, category_code=category, channel=self.channel, now=self.now,
             description=description or "", address=self.address, identity_id=self.identity.id,
             person_spid=None if anonymous else self._linked_spid(), anonymous=anonymous, locale=locale,
+            **({"dedupe_key": self.dedupe_key} if self.dedupe_key else {}),
         )
         return str(grievance.reference)
 
@@ -108,10 +111,16 @@ class Services:
     def grievance_status(self, typed: str, locale: str) -> tuple[str, dict[str, Any] | None]:
         """(`invalid` | `not_found` | `found`, view). The officer's last reply only for the lodging
         address or the verified complainant (E1's `lookup_status` decides)."""
+        from bot import abuse  # guessing references is limited per address (SQL counters)
+
+        if abuse.lookups_exhausted(self.session, "", self.channel, self.address, self.now):
+            return "rate_limited", None
         verified = self.identity.person_spid if self.level() == 2 else None
         lookup = self._grievances().lookup_status(self.session, typed, channel=self.channel,
                                                   address=self.address, verified_spid=verified,
                                                   locale=locale)
+        if lookup.outcome != "found":
+            abuse.count_failed_lookup(self.session, "", self.channel, self.address, self.now)
         return lookup.outcome, lookup.view
 
     def my_grievances(self, locale: str, limit: int = 6) -> list[dict[str, Any]]:
@@ -180,18 +189,23 @@ class Services:
 
         return evaluate_person(self.registry(), self.verified_person(), self.today())
 
-    def entitlements(self) -> list[Any]:
+    def entitlements(self, recent: int | None = None) -> list[Any]:
+        """`recent`: payments per benefit (default: the service's; Telegram asks for more)."""
         from portal.services.entitlements import entitlements_for
 
-        return entitlements_for(self.registry(), self.verified_person(), self.today())
+        if recent is None:
+            return entitlements_for(self.registry(), self.verified_person(), self.today())
+        return entitlements_for(self.registry(), self.verified_person(), self.today(), recent=recent)
 
     def household(self) -> Any:
         return self.registry().household_of(self.verified_person())
 
     # ------------------------------------------------------------ change requests (E1)
     def create_change_request(self, *, change_type: str, new_value: Any, old_value: Any,
-                              person_spid: str | None, household_id: str | None, locale: str) -> None:
-        """Stored (and committed) by E1's service; the outcome reaches the citizen by SMS (USSD too)."""
+                              person_spid: str | None, household_id: str | None, locale: str,
+                              province_code: str | None = None, commune_code: str | None = None) -> None:
+        """Stored (and committed) by E1's service; the outcome reaches the citizen by SMS (USSD too).
+        The province/commune codes place it in the officers' area queues (address changes)."""
         from portal.services import change_requests
 
         change_requests.create(
@@ -199,7 +213,7 @@ class Services:
             requested_by=f"citizen:{self.channel}", now=self.now, person_spid=person_spid,
             household_id=household_id, identity_id=self.identity.id,
             reply_channel="telegram" if self.channel == "telegram" else "sms", reply_address=self.address,
-            locale=locale,
+            locale=locale, province_code=province_code, commune_code=commune_code, dedupe_key=self.dedupe_key,
         )
 
     def today(self) -> Any:

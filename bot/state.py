@@ -7,12 +7,13 @@ only the first time a key is claimed) used to drop repeated inbound messages.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,9 @@ class Conversation:
     """USSD: the gateway's cumulative `text` at the previous hop (to extract the new input)."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # Not `asdict`: its deep copy costs more than the rest of a menu hop's serialisation.
+        return json.dumps({"node": self.node, "locale": self.locale, "stack": self.stack, "page": self.page,
+                           "data": self.data, "last_text": self.last_text}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> Conversation:
@@ -57,59 +60,113 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@cache
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (key) DO UPDATE (SQLite and PostgreSQL), executed with one parameter set
+    per row (`key`, `payload`, `updated_at`, `expires_at`): one statement whatever the rows hold."""
+    from portal.models.conversation_state import ConversationState
+
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = ConversationState.__table__
+    upsert = insert(table)
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"payload": upsert.excluded.payload, "updated_at": upsert.excluded.updated_at,
+              "expires_at": upsert.excluded.expires_at})
+
+
+@cache
+def _remove() -> Any:
+    from sqlalchemy import bindparam
+
+    from portal.models.conversation_state import ConversationState
+
+    table = ConversationState.__table__
+    return delete(table).where(table.c.key == bindparam("state_key"))
+
+
+@cache
+def _read_statement(count: int, extra: tuple[Any, ...] = ()) -> Any:
+    """SELECT of the payload and expiry of `count` keys (`state_key_0`, …) as scalar subqueries, plus
+    `extra` columns: one row always, one round trip whatever is found."""
+    from sqlalchemy import bindparam
+
+    from portal.models.conversation_state import ConversationState
+
+    table = ConversationState.__table__
+    columns: list[Any] = []
+    for index in range(count):
+        where = table.c.key == bindparam(f"state_key_{index}")
+        columns.append(select(table.c.payload).where(where).scalar_subquery().label(f"payload_{index}"))
+        columns.append(select(table.c.expires_at).where(where).scalar_subquery().label(f"expires_{index}"))
+    return select(*columns, *extra)
+
+
 class SqlStateStore:
     """State rows in the portal database (table `bot_conversations`), written in the caller's
-    session: they commit together with whatever the turn stored (a grievance, a consent)."""
+    session: they commit together with whatever the turn stored (a grievance, a consent).
+
+    SQLAlchemy Core with statements built once (no ORM unit of work on the USSD hot path): a hop
+    reads its keys in one query and writes at most one upsert, just before the adapter commits."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._absent: set[str] = set()
-        """Keys known to have no row (saves a SELECT when they are saved)."""
+        self._known: dict[str, tuple[str, datetime] | None] = {}
+        """Rows already read in this turn (None: no row): saves a SELECT, and a DELETE of nothing."""
 
-    def prefetch(self, keys: list[str]) -> None:
-        """Load several keys in one query (the first USSD hop reads the session and the resume keys)."""
-        from portal.models.conversation_state import ConversationState
-
-        rows = self._session.scalars(select(ConversationState).where(ConversationState.key.in_(keys)))
-        self._absent.update(set(keys) - {row.key for row in rows})  # found rows stay in the identity map
+    def prefetch(self, keys: list[str], extra: tuple[Any, ...] = (),
+                 params: dict[str, Any] | None = None) -> Sequence[Any]:
+        """Load several keys in one query (a USSD hop reads its session and resume keys), with the
+        `extra` columns (bound by `params`) read in the same round trip; their values are returned."""
+        keys = list(dict.fromkeys(keys))
+        bound = {f"state_key_{index}": key for index, key in enumerate(keys)}
+        statement, values = _read_statement(len(keys), extra), {**bound, **(params or {})}
+        bind = self._session.get_bind()
+        if isinstance(bind, Engine) and not self._session.in_transaction():
+            # Nothing pending in the session: a plain pooled connection reads the same committed rows
+            # without the ORM's transaction bookkeeping, and a hop that writes nothing never gives
+            # the session a connection at all.
+            with bind.connect() as connection:
+                row = connection.execute(statement, values).one()
+        else:
+            row = self._session.execute(statement, values).one()
+        for index, key in enumerate(keys):
+            payload, expires_at = row[2 * index], row[2 * index + 1]
+            self._known[key] = None if payload is None else (payload, expires_at)
+        return row[2 * len(keys):]
 
     def load(self, key: str) -> Conversation | None:
-        from portal.models.conversation_state import ConversationState
-
-        row = None if key in self._absent else self._session.get(ConversationState, key)
-        if row is None:
-            self._absent.add(key)
-        if row is None or _aware(row.expires_at) <= _now():
+        if key not in self._known:
+            self.prefetch([key])
+        row = self._known[key]
+        if row is None or _aware(row[1]) <= _now():
             return None
-        return Conversation.from_json(row.payload)
+        return Conversation.from_json(row[0])
 
     def save(self, key: str, conversation: Conversation, ttl: timedelta) -> None:
-        """Written at commit (not flushed now): SQLite's write lock is then held only briefly."""
-        from portal.models.conversation_state import ConversationState
+        self.save_many([(key, conversation, ttl)])
 
+    def save_many(self, items: list[tuple[str, Conversation, timedelta]]) -> None:
+        """One upsert for all `items`, executed now: callers save last, just before committing, so
+        that SQLite's write lock is held only briefly."""
+        items = list({key: (key, conversation, ttl) for key, conversation, ttl in items}.values())
+        if not items:
+            return
         now = _now()
-        row = None if key in self._absent else self._session.get(ConversationState, key)
-        if row is None:
-            row = ConversationState(key=key, payload="", expires_at=now)
-            self._session.add(row)
-            self._absent.discard(key)
-        row.payload = conversation.to_json()
-        row.updated_at = now
-        row.expires_at = now + ttl
+        rows = [{"key": key, "payload": conversation.to_json(), "updated_at": now, "expires_at": now + ttl}
+                for key, conversation, ttl in items]
+        self._session.execute(_upsert(self._session.get_bind().dialect.name), rows)
+        for row in rows:
+            self._known[row["key"]] = (row["payload"], row["expires_at"])
 
     def delete(self, key: str) -> None:
-        from portal.models.conversation_state import ConversationState
-
-        if key in self._absent:
+        if key in self._known and self._known[key] is None:
             return
-        self._absent.add(key)
-        row = self._session.get(ConversationState, key)
-        if row is None:
-            return
-        if row in self._session.new:
-            self._session.expunge(row)
-        else:
-            self._session.delete(row)  # at commit, with the other writes
+        self._session.execute(_remove(), {"state_key": key})
+        self._known[key] = None
 
     def claim(self, key: str, ttl: timedelta) -> bool:
         from portal.models.conversation_state import ConversationState

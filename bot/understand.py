@@ -104,9 +104,11 @@ def journey_for(text: str) -> str | None:
         log.exception("NLU parse failed")
         result = KeywordInterpreter().parse(text)
     intent = result.get("intent") or {}
-    if float(intent.get("confidence") or 0) < CONFIDENCE_THRESHOLD:
+    journey = INTENT_JOURNEY.get(str(intent.get("name")))
+    if float(intent.get("confidence") or 0) < CONFIDENCE_THRESHOLD or journey is None:
+        __import__("chumnuoy.metrics").metrics.nlu_fallback("sms", "unsure" if journey else "no_journey")
         return None
-    return INTENT_JOURNEY.get(str(intent.get("name")))
+    return journey
 
 
 def is_legacy_font(text: str) -> bool:

@@ -17,7 +17,7 @@ def main() -> None:
     settings = get_settings()
     from chumnuoy.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @main.command()
@@ -26,9 +26,14 @@ def main() -> None:
 def web(bind: str | None, workers: int | None) -> None:
     """Serve the portal, API and channel webhooks under gunicorn."""
     settings = get_settings()
+    from chumnuoy.metrics_dirs import MULTIPROC_ENV, prepare_web_dir
+
+    bind = bind or settings.web_bind
+    os.environ[MULTIPROC_ENV] = str(prepare_web_dir(settings.metrics_dir, settings.database_url, bind))
     argv = [
         sys.executable, "-m", "gunicorn", "portal.wsgi:app",
-        "--bind", bind or settings.web_bind,
+        "--config", "python:portal.observability.gunicorn",  # masked logs, safe access log, metrics hooks
+        "--bind", bind,
         "--workers", str(workers or settings.web_workers),
         "--threads", "4",
         "--access-logfile", "-",
@@ -40,6 +45,13 @@ def web(bind: str | None, workers: int | None) -> None:
 @main.command()
 def worker() -> None:
     """Run the background jobs (outbox, Telegram updates, SLA timers)."""
+    from chumnuoy.metrics_dirs import MULTIPROC_ENV, prepare_worker_dir
+
+    settings = get_settings()
+    own = prepare_worker_dir(settings.metrics_dir, settings.database_url, create=False)
+    if os.environ.get(MULTIPROC_ENV) != str(own):  # start afresh in multiprocess metrics mode (same pid)
+        os.environ[MULTIPROC_ENV] = str(prepare_worker_dir(settings.metrics_dir, settings.database_url))
+        os.execv(sys.executable, [sys.executable, "-m", "chumnuoy", "worker"])
     from portal.worker import run_forever
 
     run_forever()
@@ -47,10 +59,17 @@ def worker() -> None:
 
 @main.command("run")
 @click.option("--persons", type=int, default=10_000, show_default=True, help="synthetic persons to seed")
-def run_all(persons: int) -> None:
+@click.option("--production", is_flag=True,
+              help="PostgreSQL + Redis (scripts/services.sh, ports 55532/56479, data in var/production), "
+              "several gunicorn workers and worker processes")
+@click.option("--web-workers", type=int, default=4, show_default=True, help="gunicorn workers (--production)")
+@click.option("--workers", type=int, default=2, show_default=True, help="worker processes (--production)")
+def run_all(persons: int, production: bool, web_workers: int, workers: int) -> None:
     """What `make run` does: set up, then start registry, web and worker until Ctrl-C."""
     from chumnuoy.supervisor import run
 
+    if production:
+        raise SystemExit(run(persons=persons, production=True, web_workers=web_workers, workers=workers))
     raise SystemExit(run(persons=persons))
 
 
@@ -64,7 +83,7 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--channel", type=click.Choice(["ussd", "sms"]), default="ussd", show_default=True)
+@click.option("--channel", type=click.Choice(["ussd", "sms", "telegram"]), default="ussd", show_default=True)
 @click.option("--phone", default="+85512000101", show_default=True, help="the simulated phone (E.164)")
 def simulate(channel: str, phone: str) -> None:
     """A phone in the terminal, driving the running web process (PUBLIC_BASE_URL) as a gateway would."""
@@ -92,6 +111,7 @@ def _add_optional_commands() -> None:
     main.add_command(users)
     main.add_command(tokens)
     main.add_command(__import__("bot.telegram.cli").telegram.cli.telegram)
+    main.add_command(__import__("portal.data_cli").data_cli.data)
 
 
 _add_optional_commands()

@@ -79,6 +79,13 @@ class Settings:
     )
     registry_timeout: float = field(default_factory=lambda: float(_get("CHUMNUOY_REGISTRY_TIMEOUT", "5")))
     log_level: str = field(default_factory=lambda: _get("CHUMNUOY_LOG_LEVEL", "INFO"))
+    secret_key_fallbacks: str = field(default_factory=lambda: _get("CHUMNUOY_SECRET_KEY_FALLBACKS"))
+    """Comma-separated previous SECRET_KEYs still accepted for sessions during a rotation."""
+    log_format: str = field(default_factory=lambda: _get("CHUMNUOY_LOG_FORMAT", "text"))
+    metrics_token: str = field(default_factory=lambda: _get("CHUMNUOY_METRICS_TOKEN"))
+    metrics_dir: str = field(
+        default_factory=lambda: _get("CHUMNUOY_METRICS_DIR", str(ROOT / "var" / "metrics"))
+    )
 
 
 @cache

@@ -13,6 +13,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key or None,
+        SECRET_KEY_FALLBACKS=[k.strip() for k in settings.secret_key_fallbacks.split(",") if k.strip()],
         CHUMNUOY_SETTINGS=settings,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -22,10 +23,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal import db
 
     db.init_app(app, settings.database_url)
+    __import__("portal.inputguard").inputguard.register(app)  # 413 on huge bodies, 400 on NUL
 
+    __import__("portal.observability").observability.register(app)  # request ids, /metrics
     from portal.health import bp as health_bp
 
     app.register_blueprint(health_bp)
+    __import__("portal.jwks").jwks.register(app)  # our signing keys for the registry (rotation)
 
     from portal.api import register_api
 

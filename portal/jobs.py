@@ -20,6 +20,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import cache
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,7 @@ def delivery_policy() -> outbox.DeliveryPolicy:
 
     return outbox.DeliveryPolicy(
         max_attempts=int(os.environ.get("CHUMNUOY_OUTBOX_MAX_ATTEMPTS", "8")),
+        lease=timedelta(seconds=float(os.environ.get("CHUMNUOY_OUTBOX_LEASE_SECONDS", "300"))),
         rates={"sms": rate("CHUMNUOY_OUTBOX_RATE_SMS", 10.0),
                "telegram": rate("CHUMNUOY_OUTBOX_RATE_TELEGRAM", 25.0)},
     )

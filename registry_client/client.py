@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
+import httpx
+
+from chumnuoy import metrics
 from chumnuoy.digits import to_ascii_digits
+from chumnuoy.logs import current_request_id
 from chumnuoy.settings import Settings, get_settings
 from registry_client import programmes
 from registry_client.dci import DciTransport, Entity, SearchCriteria, SearchItem
@@ -45,14 +50,35 @@ def normalise_identifier(id_type: str, value: str) -> str:
     return "".join(text.split()).upper()
 
 
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def _stamp_request(request: httpx.Request) -> None:
+    """Carry the citizen hop's request id to the registry (tracing) and note when the call started."""
+    request_id = current_request_id()
+    if request_id:
+        request.headers[REQUEST_ID_HEADER] = request_id
+    request.extensions["chumnuoy_started"] = time.perf_counter()
+
+
+def _time_response(response: httpx.Response) -> None:
+    started = response.request.extensions.get("chumnuoy_started")
+    if started is not None:
+        metrics.REGISTRY_SECONDS.labels(f"{response.status_code // 100}xx").observe(
+            time.perf_counter() - started)
+
+
 class RegistryClient:
     """Implements `registry_client.types.RegistryPort`. One per process; thread-safe."""
 
     def __init__(self, settings: Settings | None = None, *, resilience: ResilienceConfig | None = None,
                  xroad_service: str | None = None, **transport_options: Any) -> None:
         self.settings = settings or get_settings()
+        hooks = dict(transport_options.pop("event_hooks", None) or {})
+        hooks["request"] = [_stamp_request, *hooks.get("request", [])]
+        hooks["response"] = [*hooks.get("response", []), _time_response]
         self.transport = DciTransport(self.settings, resilience=resilience, xroad_service=xroad_service,
-                                      **transport_options)
+                                      event_hooks=hooks, **transport_options)
 
     def close(self) -> None:
         self.transport.close()

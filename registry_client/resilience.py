@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from chumnuoy import metrics
 from registry_client.types import RegistryUnavailable
 
 CircuitState = Literal["closed", "open", "half-open"]
@@ -83,6 +84,7 @@ class CircuitBreaker:
         if self._state == "open" and self._clock() - self._opened_at >= self.cooldown:
             self._state = "half-open"
             self._trial_running = False
+            metrics.circuit_changed("half-open")
         return self._state
 
     def before_call(self) -> None:
@@ -90,26 +92,33 @@ class CircuitBreaker:
         with self._lock:
             state = self._current_state()
             if state == "open":
+                metrics.registry_error("circuit_open")
                 raise CircuitOpen("registry circuit open")
             if state == "half-open":
                 if self._trial_running:
+                    metrics.registry_error("circuit_open")
                     raise CircuitOpen("registry circuit half-open: trial call in progress")
                 self._trial_running = True
 
     def record_success(self) -> None:
         with self._lock:
+            if self._state != "closed":
+                metrics.circuit_changed("closed")
             self._state = "closed"
             self._consecutive = 0
             self._trial_running = False
 
     def record_failure(self) -> None:
         """A transient failure."""
+        metrics.registry_error("transient")
         with self._lock:
             state = self._current_state()
             self._consecutive += 1
             if state == "half-open" or self._consecutive >= self.failure_threshold:
                 if self._state != "open":
                     self.opened_count += 1
+                    metrics.CIRCUIT_OPENED.inc()
+                    metrics.circuit_changed("open")
                 self._state = "open"
                 self._opened_at = self._clock()
                 self._trial_running = False

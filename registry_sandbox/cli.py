@@ -58,8 +58,14 @@ def gazetteer() -> None:
 @gazetteer.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--database-url", default=None, help="default REGISTRY_DATABASE_URL")
-def import_gazetteer(file: str, database_url: str | None) -> None:
-    """Import the official NCDD/MoI coded list (CSV or XLSX), replacing the synthetic one."""
+@click.option("--portal-database-url", default=None, help="default DATABASE_URL (the portal's copy: places)")
+def import_gazetteer(file: str, database_url: str | None, portal_database_url: str | None) -> None:
+    """Import the official NCDD/MoI coded list (CSV or XLSX), replacing the synthetic one, in the sandbox
+    and in the portal's copy (the portal copies the sandbox's table: one import code path)."""
+    from portal.services.places import copy_from_sandbox
     from registry_sandbox.gazetteer import import_file
 
-    click.echo(import_file(database_url or get_settings().registry_database_url, file))
+    registry_url = database_url or get_settings().registry_database_url
+    click.echo(import_file(registry_url, file))
+    copied = copy_from_sandbox(portal_database_url or get_settings().database_url, registry_url)
+    click.echo(f"portal places: {copied} units")

@@ -4,6 +4,11 @@
 #   scripts/services.sh start     install if needed, then start both (idempotent)
 #   scripts/services.sh stop      stop both and delete their data
 #   scripts/services.sh env       print the export lines for the URLs
+#   scripts/services.sh halt      stop both, keeping their data (the production-shaped set of `chumnuoy run
+#                                 --production` restarts on the same data)
+#   scripts/services.sh restart-pg  restart PostgreSQL only (fault tests on a private cluster)
+# CHUMNUOY_TEST_PG_PORT, CHUMNUOY_TEST_REDIS_PORT and CHUMNUOY_TEST_SERVICES_DIR put a second, private set
+# elsewhere (the production-shaped set and the fault tests do; the test set stays on 55432/56379).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +76,20 @@ stop() {
   rm -rf "$BASE"
 }
 
+halt() {
+  local bin; bin=$(pg_bin)
+  if [ -n "$bin" ] && [ -f "$BASE/pg/postmaster.pid" ]; then
+    as_pg "$bin/pg_ctl" -D "$BASE/pg" -m fast -w stop >/dev/null || true
+  fi
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+restart_pg() {
+  local bin; bin=$(pg_bin)
+  as_pg "$bin/pg_ctl" -D "$BASE/pg" -m fast -w -t 60 restart \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $BASE -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off" >/dev/null
+}
+
 env_lines() {
   echo "export CHUMNUOY_TEST_DATABASE_URL=postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
   echo "export CHUMNUOY_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
@@ -81,5 +100,7 @@ case "${1:-}" in
   start) install; start_pg; start_redis; echo "services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT" ;;
   stop) stop; echo "services: stopped" ;;
   env) env_lines ;;
-  *) echo "usage: $0 install|start|stop|env" >&2; exit 2 ;;
+  halt) halt; echo "services: halted (data kept in $BASE)" ;;
+  restart-pg) restart_pg; echo "services: PostgreSQL restarted on 127.0.0.1:$PG_PORT" ;;
+  *) echo "usage: $0 install|start|stop|env|halt|restart-pg" >&2; exit 2 ;;
 esac

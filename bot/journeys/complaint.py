@@ -88,6 +88,11 @@ def _status_lookup(ctx: Context, text: str) -> str | None:
     from portal.services import case_messages
 
     outcome, view = ctx.services.grievance_status(text, ctx.locale)
+    if outcome == "rate_limited":
+        from bot.abuse import MSG_LOOKUPS
+
+        ctx.say(MSG_LOOKUPS)
+        return None
     if outcome != "found" or view is None:
         invalid = outcome == "invalid"
         ctx.say(case_messages.REFERENCE_INVALID if invalid else case_messages.REFERENCE_NOT_FOUND)

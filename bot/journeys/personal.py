@@ -23,18 +23,25 @@ MSG_NEXT_VISIT = "Next: after your health visit"
 MSG_COLLECT = "Collect at: {place}"
 MSG_PAYMENTS = "Payments:"
 RECENT = 3
-"""Payments shown per benefit (newest first)."""
+"""Payments shown per benefit (newest first) on USSD and SMS; Telegram shows them all."""
+TELEGRAM_PAYMENTS = 24
+"""Payments kept per benefit for Telegram's full list (the newest; the rest are history)."""
+TELEGRAM_MAX_TEXT = 4096
 
 VERIFY_FAILED_STAY = frozenset({"not_matched", "invalid_input"})
 
 
 def fits_screen(ctx: Context, text: str) -> bool:
-    """One USSD screen, or two SMS segments."""
-    return ussd_fits(text) if ctx.channel == "ussd" else sms_segments(text) <= 2
+    """One USSD screen, one Telegram message (4,096 characters), or two SMS segments."""
+    if ctx.channel == "ussd":
+        return ussd_fits(text)
+    if ctx.channel == "telegram":
+        return len(text) <= TELEGRAM_MAX_TEXT
+    return sms_segments(text) <= 2
 
 
 def longest_fitting(ctx: Context, parts: list[str]) -> str:
-    """As many of `parts` (in order, one per line) as fit one USSD screen or two SMS segments."""
+    """As many of `parts` (in order, one per line) as fit one screen (`fits_screen`)."""
     text = ""
     for part in parts:
         candidate = f"{text}\n{part}" if text else part
@@ -118,12 +125,13 @@ def _busy(ctx: Context) -> Prompt:
 # ------------------------------------------------------------------ benefits and payments
 
 def _load_benefits(ctx: Context) -> str | None:
-    items = ctx.services.entitlements()
+    telegram = ctx.channel == "telegram"
+    items = ctx.services.entitlements(TELEGRAM_PAYMENTS) if telegram else ctx.services.entitlements()
     locale = ctx.locale
     views = []
     for item in items:
         lines = []
-        for payment in item.payments[:RECENT]:
+        for payment in item.payments[:TELEGRAM_PAYMENTS if telegram else RECENT]:
             day = payment.paid_date or payment.due_date or payment.date
             lines.append(translate(locale, MSG_PAYMENT, date=format_date(day, locale) if day else "",
                                    amount=format_riel(payment.amount_riel, locale),
@@ -164,8 +172,31 @@ def _status_msgid(status: str) -> str:
 
 
 def _benefits(ctx: Context) -> Prompt:
+    """A menu of the benefits (USSD, SMS); on Telegram every benefit with all its payments at once."""
+    if ctx.channel == "telegram":
+        return Prompt(_full_list(ctx, ctx.conv.data.get("benefits", [])), end=True)
     return Prompt(ctx.t(MSG_BENEFITS), tuple(Option(str(i), v["label"])
                                             for i, v in enumerate(ctx.conv.data.get("benefits", []))))
+
+
+def _full_list(ctx: Context, views: list[dict]) -> str:
+    """Every benefit (summary, payments newest first, next payment, where to collect) in one message;
+    when that is over Telegram's 4,096 characters the oldest payments are left out first."""
+    most = max((len(view["payments"]) for view in views), default=0)
+    for shown in range(most, -1, -1):
+        blocks = [ctx.t(MSG_BENEFITS)]
+        for view in views:
+            lines = [view["summary"], *view["payments"][:shown], view["next"], view["collect"]]
+            blocks.append("\n".join(line for line in lines if line))
+        text = "\n\n".join(blocks)
+        if fits_screen(ctx, text):
+            return text
+    return text[:TELEGRAM_MAX_TEXT]
+
+
+def _recent(view: dict) -> list[str]:
+    """The payment lines shown on USSD and SMS (and the next payment)."""
+    return [p for p in [*view["payments"][:RECENT], view["next"]] if p]
 
 
 def _pick_benefit(ctx: Context, value: str) -> str:
@@ -177,7 +208,7 @@ def _benefit_show(ctx: Context) -> Prompt:
     """The recent payments (and the next one) as a paged list; choosing one adds where to collect.
     When everything fits one screen / two SMS segments it is shown at once."""
     view = ctx.conv.data["benefits"][ctx.conv.data.get("benefit", 0)]
-    lines = [p for p in [*view["payments"], view["next"]] if p]
+    lines = _recent(view)
     everything = "\n".join([view["summary"], *lines, *([view["collect"]] if view["collect"] else [])])
     if fits_screen(ctx, everything):
         return Prompt(everything, end=True)
@@ -191,7 +222,7 @@ def _pick_payment(ctx: Context, value: str) -> str:
 
 def _payment_show(ctx: Context) -> Prompt:
     view = ctx.conv.data["benefits"][ctx.conv.data.get("benefit", 0)]
-    lines = [p for p in [*view["payments"], view["next"]] if p]
+    lines = _recent(view)
     chosen = lines[min(ctx.conv.data.get("payment", 0), len(lines) - 1)]
     return Prompt(longest_fitting(ctx, [chosen, view["collect"], view["summary"]] if view["collect"]
                                   else [chosen, view["summary"]]), end=True)

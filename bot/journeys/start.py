@@ -18,6 +18,11 @@ MSG_LANGUAGE_SET = "Language saved."
 MSG_HELP = "Choose a number. 0 back, 00 menu. Send MENU or HELP. After STOP, send START."
 MSG_HELP_USSD = "Choose a number. 0 back, 00 menu. Dial again any time."
 MSG_HOW_TO_APPLY = "Go to your commune office. Ask for an IDPoor interview on demand."
+# How to apply for the citizen's own commune (msgids of translations/*/LC_MESSAGES/places.po)
+MSG_APPLY_FIND = "Find the office for my commune"
+MSG_APPLY_COMMUNE = "IDPoor on demand: ask the {commune} council or your village chief."
+MSG_APPLY_DISTRICT = "More help: {district} social affairs office."
+APPLY_MSGIDS = (MSG_APPLY_FIND, MSG_APPLY_COMMUNE, MSG_APPLY_DISTRICT)
 MSG_HANDOFF_USSD = "An officer will answer you by SMS. You can also send your question by SMS."
 MSG_HANDOFF_ASK = "Write your message for the officer."
 MSG_HANDOFF_SENT = "Sent. An officer will answer you here."
@@ -77,7 +82,58 @@ def _end(msgid: str, ussd_msgid: str | None = None):  # type: ignore[no-untyped-
 
 
 def _how_to_apply(ctx: Context) -> Prompt:
-    return Prompt(ctx.t(MSG_HOW_TO_APPLY), end=True)
+    """Level 0 (or no known commune): the generic text; on SMS/Telegram with a lookup of the commune."""
+    if ctx.channel == "ussd":
+        return Prompt(ctx.t(MSG_HOW_TO_APPLY), end=True)
+    return Prompt(ctx.t(MSG_HOW_TO_APPLY), (Option("apply_find", ctx.t(MSG_APPLY_FIND)),))
+
+
+def _apply_enter(ctx: Context) -> str | None:
+    """Linked to a registry person (level 1/2): the registry address gives the commune. Level 0 never
+    calls the registry (SPEC §5)."""
+    from portal.services import places
+
+    commune = _registry_commune(ctx) if ctx.services.level() >= 1 else None
+    place = places.get(ctx.services.session, commune)
+    if place is None or place.level != "commune":
+        return None
+    ctx.conv.data["picker"] = {"purpose": "apply", "commune": place.code}
+    return "apply_here"
+
+
+def _registry_commune(ctx: Context) -> str | None:
+    from registry_client.types import RegistryError
+
+    spid = ctx.services.identity.person_spid
+    try:
+        people = ctx.services.registry().find_people("SPID", spid) if spid else []
+    except RegistryError:
+        return None  # the generic text still helps
+    return people[0].address.commune_code if people else None
+
+
+def _apply_find(ctx: Context) -> str:
+    from bot.journeys.details import start_picker
+
+    return start_picker(ctx, "apply")
+
+
+def _apply_here(ctx: Context) -> Prompt:
+    """Where to go for the chosen (or registered) commune: its council and village chief for On-Demand
+    IDPoor, the district social affairs office for more."""
+    from portal.services import places
+
+    session = ctx.services.session
+    commune = places.get(session, ctx.conv.data.get("picker", {}).get("commune"))
+    if commune is None:
+        return Prompt(ctx.t(MSG_HOW_TO_APPLY), end=True)
+    district = places.get(session, commune.parent_code)
+    parts = [ctx.t(MSG_APPLY_COMMUNE, commune=places.label(commune, ctx.locale))]
+    if district is not None:
+        parts.append(ctx.t(MSG_APPLY_DISTRICT, district=places.label(district, ctx.locale)))
+    from bot.journeys.personal import longest_fitting
+
+    return Prompt(longest_fitting(ctx, parts), end=True)
 
 
 def _enter_handoff(ctx: Context) -> str | None:
@@ -101,8 +157,11 @@ def _handoff_message(ctx: Context, text: str) -> None:
 
 def _menu_text(ctx: Context, text: str) -> str | None:
     """Free text on the main menu (SMS/Telegram): the NLU picks the journey."""
+    from bot.journeys.details import is_address_keyword
     from bot.understand import journey_for
 
+    if is_address_keyword(text):  # after a USSD address change: the rest by SMS
+        return "address_followup"
     target = journey_for(text)
     if target is None:
         ctx.say(MSG_HELP)
@@ -119,7 +178,9 @@ def register(journeys: Journeys) -> None:
     more = journeys.menu("more", "", MORE_MENU)
     journeys.nodes["more"] = Node("more", more.prompt, handle=more.handle, on_text=_menu_text)
     journeys.add(Node("help", _end(MSG_HELP, MSG_HELP_USSD)))
-    journeys.add(Node("how_to_apply", _how_to_apply))
+    journeys.add(Node("how_to_apply", _how_to_apply, handle=lambda _c, v: v, on_enter=_apply_enter))
+    journeys.add(Node("apply_find", _how_to_apply, on_enter=_apply_find))
+    journeys.add(Node("apply_here", _apply_here))
     journeys.add(Node("handoff", _handoff_prompt, handle=_handoff_message, on_enter=_enter_handoff))
 
 

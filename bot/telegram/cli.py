@@ -11,7 +11,7 @@ log = logging.getLogger("chumnuoy.telegram")
 
 
 def poll_once(runner, sessions, offset: int | None, *, timeout: int, registry_factory, store_factory,  # type: ignore[no-untyped-def]
-              worker_id: str = "telegram-poll") -> int | None:
+              worker_id: str = "telegram-poll", pacer=None) -> int | None:
     """One getUpdates round: store what came, process what is due; the next offset."""
     from bot.telegram.updates import NotAnUpdate, process_due, store_update
 
@@ -25,7 +25,7 @@ def poll_once(runner, sessions, offset: int | None, *, timeout: int, registry_fa
                 continue
             offset = item.update_id + 1
     while process_due(sessions, runner, registry_factory=registry_factory, store_factory=store_factory,
-                      worker_id=worker_id):
+                      worker_id=worker_id, pacer=pacer):
         pass
     return offset
 
@@ -51,6 +51,7 @@ def telegram(timeout: int, once: bool, register: bool) -> None:
 
     from bot.state import make_store
     from bot.telegram.api import BotRunner
+    from bot.telegram.sender import shared_pacer
     from chumnuoy.db import make_engine
     from chumnuoy.settings import get_settings
     from registry_client.client import RegistryClient
@@ -74,7 +75,8 @@ def telegram(timeout: int, once: bool, register: bool) -> None:
     try:
         while True:
             offset = poll_once(runner, sessions, offset, timeout=timeout, registry_factory=lambda: registry,
-                               store_factory=lambda session: make_store(settings.redis_url, session))
+                               store_factory=lambda session: make_store(settings.redis_url, session),
+                               pacer=shared_pacer(settings.database_url, settings.redis_url))
             if once:
                 break
     except KeyboardInterrupt:

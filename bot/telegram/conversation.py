@@ -74,6 +74,8 @@ class Incoming:
     photo: bytes | None = None
     photo_error: str | None = None
     """too_big | type: refused before download."""
+    update_id: int | None = None
+    """Telegram's id of the update: the idempotency key of what this update stores."""
 
 
 @dataclass
@@ -95,7 +97,8 @@ def handle(session: Session, store: StateStore, registry_factory: Callable[[], R
            incoming: Incoming, now: datetime) -> list[Outgoing]:
     engine = telegram_engine()
     address = str(incoming.chat_id)
-    services = Services(session, "telegram", address, now, registry_factory)
+    dedupe_key = None if incoming.update_id is None else f"telegram:update:{incoming.update_id}"
+    services = Services(session, "telegram", address, now, registry_factory, dedupe_key=dedupe_key)
     identity = services.identity
     if identity.carrier_blocked:  # they write to us again: they unblocked the bot
         services.opt_in("carrier")
@@ -107,7 +110,17 @@ def handle(session: Session, store: StateStore, registry_factory: Callable[[], R
     ctx = Context(conv=conv, channel="telegram", address=address, session_id=None, services=services, now=now)
     out: list[Outgoing] = []
     contact_keyboard_shown = bool(conv.data.get("tg_contact_kb"))
-    prompt = _dispatch(engine, ctx, incoming, out, fresh=loaded is None)
+    replayed = loaded is not None and incoming.update_id is not None \
+        and conv.data.get("tg_update") == incoming.update_id
+    if replayed:
+        # A retry of an update whose turn was saved (Redis state) before its row was marked done: the
+        # input was applied once already; say where the conversation is instead of applying it again.
+        if incoming.kind == "callback":
+            out.append(Outgoing("answer", incoming.chat_id, callback_id=incoming.callback_id))
+        prompt = engine.show(ctx)
+    else:
+        prompt = _dispatch(engine, ctx, incoming, out, fresh=loaded is None)
+    ctx.conv.data["tg_update"] = incoming.update_id
     if ctx.conv.node == engine.main_menu and ctx.conv.data.get("tg_payload"):
         prompt = _apply_payload(engine, ctx) or prompt
     if ctx.conv.node == "help":

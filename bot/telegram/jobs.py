@@ -42,8 +42,11 @@ def process_telegram_updates() -> int:
 
     if not get_settings().telegram_bot_token:
         return 0
+    from bot.telegram.sender import shared_pacer
+
+    settings = get_settings()
     return process_due(_factory(), _runner(), registry_factory=_registry, store_factory=_store,
-                       worker_id=WORKER_ID)
+                       worker_id=WORKER_ID, pacer=shared_pacer(settings.database_url, settings.redis_url))
 
 
 @job("telegram_housekeeping", every_seconds=3600.0)

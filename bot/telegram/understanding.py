@@ -47,12 +47,14 @@ def decide(result: dict[str, Any]) -> Understanding:
             journeys.append((journey, float(item.get("confidence") or 0.0)))
     journeys.sort(key=lambda pair: -pair[1])
     if not journeys:
+        __import__("chumnuoy.metrics").metrics.nlu_fallback("telegram", "no_journey")
         return Understanding()
     top, confidence = journeys[0]
     runner_up = journeys[1][1] if len(journeys) > 1 else 0.0
     if confidence >= SURE or (confidence >= LIKELY and confidence >= 2 * runner_up):
         return Understanding(journey=top)
     likely = [(j, JOURNEY_LABELS[j]) for j, c in journeys if c >= FLOOR and j in JOURNEY_LABELS][:MAX_CHOICES]
+    __import__("chumnuoy.metrics").metrics.nlu_fallback("telegram", "clarify" if likely else "no_journey")
     return Understanding(choices=likely)
 
 

@@ -30,6 +30,8 @@ from bot.telegram.api import BotRunner
 from bot.telegram.conversation import Incoming, Outgoing, handle
 from bot.telegram.evidence import MAX_BYTES
 from bot.telegram.messages import MSG_ERROR
+from bot.telegram.pacing import TelegramPacer
+from portal import wakeup
 from portal.models.base import utcnow
 from portal.models.telegram import TelegramUpdate
 from portal.services.working_time import aware_utc
@@ -66,16 +68,20 @@ def chat_of(payload: dict[str, Any]) -> int | None:
 def store_update(session: Session, payload: Any, now: datetime | None = None) -> bool:
     """Store one update (committed); False when this `update_id` was stored before."""
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int) \
-            or isinstance(payload.get("update_id"), bool):
+            or isinstance(payload.get("update_id"), bool) or not 0 <= payload["update_id"] < 2**63:
         raise NotAnUpdate("an update needs an integer update_id")
     moment = aware_utc(now) if now else utcnow()
     update_id = payload["update_id"]
     if session.get(TelegramUpdate, update_id) is not None:
         return False
-    row = TelegramUpdate(update_id=update_id, chat_id=chat_of(payload), status="pending", attempts=0,
+    chat_id = chat_of(payload)
+    if chat_id is not None and not -(2**63) <= chat_id < 2**63:  # no Telegram id is that large
+        raise NotAnUpdate("chat id out of range")
+    row = TelegramUpdate(update_id=update_id, chat_id=chat_id, status="pending", attempts=0,
                          payload=json.dumps(payload, ensure_ascii=False), next_attempt_at=moment,
                          received_at=moment)
     session.add(row)
+    wakeup.after_commit(session, "telegram_updates")  # with REDIS_URL, a worker is woken at once
     try:
         session.commit()
     except IntegrityError:  # stored at the same moment by another request
@@ -84,16 +90,20 @@ def store_update(session: Session, payload: Any, now: datetime | None = None) ->
     return True
 
 
-def claim(session: Session, *, worker_id: str, now: datetime, limit: int = 20) -> list[int]:
-    """Claim the oldest due update of each chat that no worker is processing; their ids."""
+def claim(session: Session, *, worker_id: str, now: datetime, limit: int = 20,
+          chat_id: int | None = None) -> list[int]:
+    """Claim the oldest due update of each chat (or of `chat_id` only) that no worker is processing;
+    their ids."""
     now = aware_utc(now)
     busy = set(session.scalars(select(TelegramUpdate.chat_id).where(
         TelegramUpdate.status == "processing", TelegramUpdate.claimed_at >= now - LEASE)))
-    due = session.execute(
+    due_query = (
         select(TelegramUpdate.update_id, TelegramUpdate.chat_id, TelegramUpdate.status)
         .where(((TelegramUpdate.status == "pending") & (TelegramUpdate.next_attempt_at <= now))
-               | ((TelegramUpdate.status == "processing") & (TelegramUpdate.claimed_at < now - LEASE)))
-        .order_by(TelegramUpdate.update_id).limit(limit * 5)).all()
+               | ((TelegramUpdate.status == "processing") & (TelegramUpdate.claimed_at < now - LEASE))))
+    if chat_id is not None:
+        due_query = due_query.where(TelegramUpdate.chat_id == chat_id)
+    due = session.execute(due_query.order_by(TelegramUpdate.update_id).limit(limit * 5)).all()
     claimed: list[int] = []
     seen: set[int | None] = set()
     for update_id, chat_id, status in due:
@@ -135,6 +145,13 @@ class _TooBig(Exception):
 async def read_update(bot: Bot, payload: dict[str, Any]) -> Incoming | None:
     """The conversation's view of an update (photos downloaded); None for what we do not handle."""
     update = Update.de_json(payload, bot)
+    incoming = await _read(bot, update)
+    if incoming is not None:
+        incoming.update_id = update.update_id
+    return incoming
+
+
+async def _read(bot: Bot, update: Update) -> Incoming | None:
     callback = update.callback_query
     if callback is not None:
         message = callback.message
@@ -207,16 +224,26 @@ async def _call(bot: Bot, action: Outgoing) -> None:
         await bot.send_message(action.chat_id, action.text, reply_markup=action.markup)
 
 
-async def send_actions(bot: Bot, actions: list[Outgoing]) -> list[tuple[Outgoing, TelegramError]]:
-    """Make the calls in order; RetryAfter is honoured (waited for when short). The failures."""
+async def send_actions(bot: Bot, actions: list[Outgoing],
+                       pacer: TelegramPacer | None = None) -> list[tuple[Outgoing, TelegramError]]:
+    """Make the calls in order; RetryAfter is honoured (waited for when short, and every process
+    pauses). A message waits for its chat's slot (bot/telegram/pacing.py) up to MAX_RETRY_WAIT, else
+    it fails with RetryAfter and goes to the outbox. The failures."""
     failed: list[tuple[Outgoing, TelegramError]] = []
     for action in actions:
+        if pacer is not None and action.method == "send":
+            wait = pacer.wait_turn(action.chat_id, MAX_RETRY_WAIT)
+            if wait:
+                failed.append((action, RetryAfter(timedelta(seconds=max(1, round(wait))))))
+                continue
         for _try in range(2):
             try:
                 await _call(bot, action)
                 break
             except RetryAfter as error:
                 wait = _seconds(error)
+                if pacer is not None:
+                    pacer.pause(wait)
                 if wait > MAX_RETRY_WAIT or _try:
                     failed.append((action, error))
                     break
@@ -251,8 +278,9 @@ StoreFactory = Callable[[Session], StateStore]
 
 def process_one(sessions: sessionmaker[Session], runner: BotRunner, update_id: int, *,
                 registry_factory: Callable[[], RegistryPort], store_factory: StoreFactory, worker_id: str,
-                now: datetime | None = None) -> bool:
-    """Process one claimed update; True when it was handled (or ignored), False when it failed."""
+                now: datetime | None = None, pacer: TelegramPacer | None = None) -> bool:
+    """Process one claimed update; True when it was handled (or ignored), False when it failed.
+    Replies are paced by `pacer` (default: the shared SQL state of `sessions`)."""
     moment = aware_utc(now) if now else utcnow()
     with sessions() as session:
         row = session.get(TelegramUpdate, update_id)
@@ -274,7 +302,7 @@ def process_one(sessions: sessionmaker[Session], runner: BotRunner, update_id: i
             _failed(session, update_id, error, moment)
             return False
         if actions:
-            failures = runner.run(send_actions(runner.bot, actions))
+            failures = runner.run(send_actions(runner.bot, actions, pacer or TelegramPacer(sessions)))
             if failures and chat_id is not None:
                 _after_send_failures(session, chat_id, failures, locale, moment)
     return True
@@ -314,14 +342,15 @@ def _failed(session: Session, update_id: int, error: Exception, now: datetime) -
 
 def process_due(sessions: sessionmaker[Session], runner: BotRunner, *,
                 registry_factory: Callable[[], RegistryPort], store_factory: StoreFactory, worker_id: str,
-                now: datetime | None = None, limit: int = 20) -> int:
-    """One round: claim and process due updates; how many were claimed."""
+                now: datetime | None = None, limit: int = 20, pacer: TelegramPacer | None = None,
+                chat_id: int | None = None) -> int:
+    """One round: claim and process due updates (of one chat with `chat_id`); how many were claimed."""
     moment = aware_utc(now) if now else utcnow()
     with sessions() as session:
-        ids = claim(session, worker_id=worker_id, now=moment, limit=limit)
+        ids = claim(session, worker_id=worker_id, now=moment, limit=limit, chat_id=chat_id)
     for update_id in ids:
         process_one(sessions, runner, update_id, registry_factory=registry_factory,
-                    store_factory=store_factory, worker_id=worker_id, now=now)
+                    store_factory=store_factory, worker_id=worker_id, now=now, pacer=pacer)
     return len(ids)
 
 

@@ -42,17 +42,36 @@ def _body() -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+_TEXT_LIMITS = {"channel": 16, "programme": 32, "locale": 8, "description": 5000}
+
+
+def _invalid_text_fields(body: dict[str, Any], reply: dict[str, Any], area: dict[str, Any],
+                         person: dict[str, Any]) -> str | None:
+    """Text fields must be strings that fit their columns (else 400, never a database error)."""
+    checks = [(body, name, limit) for name, limit in _TEXT_LIMITS.items()]
+    checks += [(reply, "address", 64), (reply, "channel", 16), (person, "spid", 32)]
+    checks += [(area, name, 8) for name in AREA_FIELDS]
+    for container, name, limit in checks:
+        value = container.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
+            return f"{name} must be a string of at most {limit} characters"
+    return None
+
+
 def create_grievance():  # type: ignore[no-untyped-def]
     body = _body()
     if body is None:
         return error_response(400, "invalid_request", "send a JSON object")
-    if body.get("category") not in CATEGORIES:
+    if not isinstance(body.get("category"), str) or body["category"] not in CATEGORIES:
         return error_response(400, "invalid_category", f"category must be one of {sorted(CATEGORIES)}")
     reply = body.get("reply") or {}
     area = body.get("area") or {}
     person = body.get("person") or {}
     if not isinstance(reply, dict) or not isinstance(area, dict) or not isinstance(person, dict):
         return error_response(400, "invalid_request", "reply, area and person are objects")
+    problem = _invalid_text_fields(body, reply, area, person)
+    if problem:
+        return error_response(400, "invalid_request", problem)
     try:
         parsed_area = Area.from_codes(**{k: area.get(k) for k in AREA_FIELDS}) if area else None
     except ValueError as error:

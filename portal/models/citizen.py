@@ -64,6 +64,9 @@ class ConsentRecord(Base):
     locale: Mapped[str] = mapped_column(String(8))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    __table_args__ = (Index("ix_consent_records_channel_address", "channel", "address"),)
+    """Every first USSD hop asks whether this address consented: without it, a table scan."""
+
 
 class VerificationLock(Base):
     """Failed knowledge checks per registry person (not per address: a lock follows the person)."""

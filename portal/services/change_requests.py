@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chumnuoy.i18n import translate
-from portal.models.cases import ChangeEvidence, ChangeRequest
+from portal.models.cases import AuditEntry, ChangeEvidence, ChangeRequest
 from portal.services import audit
 from portal.services import case_messages as msg
 from portal.services.outbox import enqueue
@@ -56,10 +56,15 @@ def create(session: Session, *, change_type: str, new_value: Any, source: str, r
            old_value: Any = None, identity_id: int | None = None, reply_channel: str | None = None,
            reply_address: str | None = None, locale: str = "km", province_code: str | None = None,
            commune_code: str | None = None, evidence: tuple[EvidenceFile, ...] = (),
-           notify: bool = False) -> ChangeRequest:
+           notify: bool = False, dedupe_key: str | None = None) -> ChangeRequest:
     """Store a pending change request (committed). `notify` enqueues "sent to an officer" (for channels
-    that did not already say so in their reply)."""
+    that did not already say so in their reply). `dedupe_key` (e.g. `telegram:update:<update_id>`) makes
+    it idempotent, as for grievances: kept in the creation's audit entry, and a second call for the same
+    reply address and key returns the request stored by the first (a worker killed after this commit
+    retries the same inbound message)."""
     now = aware_utc(now)
+    if dedupe_key is not None and (earlier := _created_with_key(session, reply_address, dedupe_key)):
+        return earlier
     if change_type not in CHANGE_TYPES:
         raise ChangeRequestError("invalid_change_type", f"change type must be one of {CHANGE_TYPES}")
     if source not in SOURCES:
@@ -87,11 +92,31 @@ def create(session: Session, *, change_type: str, new_value: Any, source: str, r
     session.add(request)
     session.flush()
     audit.record(session, actor=requested_by, action="create_change_request", subject_type="change_request",
-                 subject_id=str(request.id), detail={"change_type": change_type, "source": source}, now=now)
+                 subject_id=str(request.id), now=now, detail={
+                     "change_type": change_type, "source": source, **({"dedupe_key": dedupe_key} if dedupe_key
+                                                                      else {})})
     if notify:
         _notify(session, request, msg.CHANGE_RECEIVED, "notice")
     session.commit()
     return request
+
+
+def _created_with_key(session: Session, reply_address: str | None, key: str) -> ChangeRequest | None:
+    """The request, among the newest from `reply_address`, whose creation was audited with `key`."""
+    if reply_address is None:
+        return None
+    recent = select(ChangeRequest.id).where(ChangeRequest.reply_address == reply_address).order_by(
+        ChangeRequest.id.desc()).limit(20)
+    ids = [str(request_id) for request_id in session.scalars(recent)]
+    if not ids:
+        return None
+    entries = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "create_change_request", AuditEntry.subject_type == "change_request",
+        AuditEntry.subject_id.in_(ids)))
+    for entry in entries:
+        if (entry.detail or {}).get("dedupe_key") == key:
+            return session.get(ChangeRequest, int(entry.subject_id))
+    return None
 
 
 def _notify(session: Session, request: ChangeRequest, msgid: str, kind: str, **params: Any) -> None:

@@ -164,13 +164,31 @@ def _area_from_registry(registry: RegistryPort | None, person_spid: str | None) 
     return None
 
 
+def _lodged_with_key(session: Session, channel: str, address: str | None, key: str) -> Grievance | None:
+    """The grievance whose `lodged` event carries `key` (among the newest of this channel address)."""
+    column = Grievance.reply_address
+    same_address = column.is_(None) if address is None else column == address
+    query = (select(GrievanceEvent).join(Grievance, GrievanceEvent.grievance_id == Grievance.id)
+             .where(GrievanceEvent.type == "lodged", Grievance.channel == channel, same_address)
+             .order_by(GrievanceEvent.id.desc()).limit(50))
+    for event in session.scalars(query):
+        if (event.payload or {}).get("dedupe_key") == key:
+            return session.get(Grievance, event.grievance_id)
+    return None
+
+
 def lodge(session: Session, *, category_code: str, channel: str, now: datetime, description: str = "",
           address: str | None = None, reply_channel: str | None = None, identity_id: int | None = None,
           person_spid: str | None = None, anonymous: bool = False, programme: str | None = None,
           area: Area | None = None, locale: str = "km", actor: str = "citizen",
           registry: RegistryPort | None = None, calendar: WorkingCalendar | None = None,
-          acknowledge: bool | None = None, sender: Sender | None = None) -> Grievance:
+          acknowledge: bool | None = None, sender: Sender | None = None,
+          dedupe_key: str | None = None) -> Grievance:
     """Store a new grievance and commit it, then (only then) send what follows.
+
+    `dedupe_key` (e.g. `telegram:update:<update_id>`) makes lodging idempotent: it is stored in the
+    `lodged` event, and a second call with the same channel, address and key returns the grievance
+    stored by the first (a worker that crashed after this commit retries the same inbound message).
 
     `address` is the citizen's channel address (MSISDN for USSD/SMS, Telegram user id); answers go
     to `reply_channel` (default: SMS for USSD and SMS, Telegram for Telegram). The area comes from
@@ -179,6 +197,8 @@ def lodge(session: Session, *, category_code: str, channel: str, now: datetime, 
     the reference for long) enqueues an acknowledgement; `sender` tries to send it at once.
     """
     now = _utc(now)
+    if dedupe_key is not None and (earlier := _lodged_with_key(session, channel, address, dedupe_key)):
+        return earlier
     calendar = calendar or default_calendar()
     cat = category(category_code)
     if channel not in LODGING_CHANNELS:
@@ -209,7 +229,7 @@ def lodge(session: Session, *, category_code: str, channel: str, now: datetime, 
         g = Grievance(reference=new_reference(), **fields)
         _recompute_due(g, calendar)
         _event(g, actor, "lodged", now, category=cat.code, level=g.level, agency=g.agency, channel=channel,
-               anonymous=anonymous)
+               anonymous=anonymous, **({"dedupe_key": dedupe_key} if dedupe_key else {}))
         session.add(g)
         try:
             session.commit()

@@ -29,12 +29,13 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from chumnuoy.digits import to_ascii_digits
@@ -179,6 +180,70 @@ def identity_for(
     ):
         identity.last_seen_at = now  # at most once a minute: a menu hop then writes nothing here
     return identity
+
+
+@dataclass(frozen=True)
+class Glance:
+    """What a conversation needs to start (language, consent), read without loading the ORM object."""
+
+    identity_id: int
+    language: str | None
+    consented: bool
+
+
+@cache
+def glance_columns() -> tuple[ColumnElement[Any], ...]:
+    """Scalar subqueries (built once) giving (identity id, language, last_seen_at, consented) of the
+    address in `glance_params`: a SELECT of these always returns one row, the id None when the
+    address has no identity yet. Callers may add columns of their own to read more in the same query
+    (the USSD runner adds its conversation state)."""
+    identities, consents = ChannelIdentity.__table__, ConsentRecord.__table__
+    channel, address = bindparam("glance_channel"), bindparam("glance_address")
+
+    def of_identity(column: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+        return (select(column).where(identities.c.channel == channel, identities.c.address == address)
+                .scalar_subquery().label(name))
+
+    consented = exists().where(consents.c.channel == channel, consents.c.address == address,
+                               consents.c.wording_version == bindparam("glance_version"))
+    return (of_identity(identities.c.id, "glance_id"), of_identity(identities.c.language, "glance_language"),
+            of_identity(identities.c.last_seen_at, "glance_seen"), consented.label("glance_consented"))
+
+
+def glance_params(channel: str, address: str, wording_version: str) -> dict[str, str]:
+    return {"glance_channel": channel, "glance_address": address, "glance_version": wording_version}
+
+
+@cache
+def _glance_statement() -> Select[Any]:
+    return select(*glance_columns())
+
+
+@cache
+def _touch_statement() -> Update:
+    identities = ChannelIdentity.__table__
+    return (update(identities).where(identities.c.id == bindparam("identity_id"))
+            .values(last_seen_at=bindparam("seen_at")))
+
+
+def glance_from(session: Session, values: Sequence[Any], now: datetime | None = None) -> Glance | None:
+    """The `Glance` of the values read with `glance_columns()` (None: no identity yet), keeping
+    `last_seen_at` to the minute as `identity_for` does."""
+    identity_id, language, last_seen_at, consented = values
+    if identity_id is None:
+        return None
+    now = now or utcnow()
+    if last_seen_at is None or aware_utc(now) - aware_utc(last_seen_at) >= LAST_SEEN_RESOLUTION:
+        session.execute(_touch_statement(), {"identity_id": identity_id, "seen_at": now})
+    return Glance(identity_id, language, bool(consented))
+
+
+def glance(session: Session, channel: str, address: str, wording_version: str,
+           now: datetime | None = None) -> Glance | None:
+    """The language and consent of a known address in one query, without loading the ORM object;
+    None when the address has no identity yet (then use `identity_for`)."""
+    row = session.execute(_glance_statement(), glance_params(channel, address, wording_version)).one()
+    return glance_from(session, row, now)
 
 
 def set_language(identity: ChannelIdentity, language: str) -> None:

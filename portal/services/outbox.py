@@ -9,8 +9,15 @@
   marked through portal.services.identity.mark_opted_out).
 - Claiming: PostgreSQL selects with FOR UPDATE SKIP LOCKED; every backend then flips the row with a
   conditional UPDATE (… WHERE id = :id AND status = 'pending'), which alone is atomic on SQLite.
-  A row left in `sending` by a killed worker is claimable again after `lease` (at-least-once: a
-  message whose send succeeded just before the kill may go out twice; nothing is ever lost).
+  A row left in `sending` by a killed worker is claimable again after `lease`; each row's lease is
+  renewed just before its own send, so a long batch never outlives it.
+- Takeover (issue #8): the previous holder may have reached the provider before it died, so a row taken
+  over from `sending` is first reconciled: a sender with `find_sent` (Twilio) is asked what went out
+  since the row became due; a match not yet recorded on another row is recorded as `sent` (its provider
+  id) without sending again; if the provider cannot be asked, the row waits another lease (never resent
+  blindly). A sender without `find_sent` is resent: the generic gateway dedupes by the outbox id
+  (`Idempotency-Key`); Telegram may show that one message twice. `sent` is committed right after each
+  provider answer, one message at a time.
 - Rate limits: one token bucket per channel in the database (`outbox_rate_buckets`), shared by all
   workers, updated optimistically (version column). A Redis bucket can replace it later.
 - Opt-outs: before sending, `identity.may_send` is checked for the address (carrier block stops
@@ -21,7 +28,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,9 +36,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from chumnuoy import metrics
+from portal import wakeup
 from portal.models.base import utcnow
 from portal.models.cases import OutboxMessage, RateBucket
-from portal.services.senders import Sender, SendResult
+from portal.services.senders import LookupFailed, Sender, SendResult
 from portal.services.working_time import aware_utc
 
 log = logging.getLogger("chumnuoy.outbox")
@@ -60,6 +69,7 @@ def enqueue(session: Session, *, channel: str, address: str, text: str, kind: st
                             identity_id=identity_id, grievance_id=grievance_id, dedupe_key=dedupe_key,
                             status="pending", attempts=0, next_attempt_at=moment, created_at=moment)
     session.add(message)
+    wakeup.after_commit(session, "outbox")  # with REDIS_URL, a worker is woken once this commits
     return message
 
 
@@ -116,12 +126,18 @@ def take_tokens(session: Session, channel: str, wanted: int, now: datetime, limi
 
 # ---------------------------------------------------------------- claiming
 
+class ClaimedIds(list[int]):
+    """Claimed message ids; `taken_over` holds those taken from an expired `sending` lease."""
+
+    taken_over: frozenset[int] = frozenset()
+
+
 def claim(session: Session, *, worker_id: str, now: datetime, channel: str, limit: int,
-          lease: timedelta = DeliveryPolicy.lease) -> list[int]:
+          lease: timedelta = DeliveryPolicy.lease) -> ClaimedIds:
     """Mark up to `limit` due messages of `channel` as `sending` by this worker; returns their ids."""
     now = aware_utc(now)
     if limit <= 0:
-        return []
+        return ClaimedIds()
     due = or_(
         (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - lease),
@@ -132,7 +148,8 @@ def claim(session: Session, *, worker_id: str, now: datetime, channel: str, limi
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     candidates = session.execute(query).all()
-    claimed: list[int] = []
+    claimed = ClaimedIds()
+    taken_over: set[int] = set()
     for message_id, status, claimed_by in candidates:
         condition = [OutboxMessage.id == message_id, OutboxMessage.status == status]
         if status == "sending":
@@ -144,7 +161,10 @@ def claim(session: Session, *, worker_id: str, now: datetime, channel: str, limi
         )
         if result.rowcount == 1:
             claimed.append(message_id)
+            if status == "sending":
+                taken_over.add(message_id)
     session.commit()
+    claimed.taken_over = frozenset(taken_over)
     return claimed
 
 
@@ -201,9 +221,41 @@ def _record(session: Session, message: OutboxMessage, result: SendResult, now: d
     message.status, message.next_attempt_at = "pending", now + delay
 
 
+def _reconcile(session: Session, message: OutboxMessage, sender: Sender, now: datetime,
+               policy: DeliveryPolicy) -> bool:
+    """For a row taken over from a dead worker: True when the provider's answer settled it (found and
+    recorded as sent, or unknown and left for later), False when it must be sent now."""
+    find_sent = getattr(sender, "find_sent", None)
+    if find_sent is None:
+        return False
+    try:
+        found = find_sent(message, aware_utc(message.next_attempt_at))
+    except LookupFailed as error:
+        message.attempts += 1
+        message.last_error = f"takeover: provider lookup failed ({error}); not resent blindly"
+        if message.attempts >= policy.max_attempts:
+            message.status, message.claimed_by = "failed", None
+            message.last_error += "; gave up: delivery unknown"
+        else:  # stays `sending` with no holder: taken over (and reconciled) again after a lease
+            message.claimed_by, message.claimed_at = None, now
+        return True
+    if found:
+        recorded = set(session.scalars(select(OutboxMessage.provider_id).where(
+            OutboxMessage.provider_id.in_(found), OutboxMessage.id != message.id)))
+        provider_id = next((sid for sid in found if sid not in recorded), None)
+        if provider_id is not None:
+            _record(session, message, SendResult(ok=True, provider_id=provider_id), now, policy)
+            return True
+    return False
+
+
 def deliver_claimed(session: Session, message_ids: list[int], sender: Sender, *, worker_id: str,
-                    policy: DeliveryPolicy, now: datetime | None = None) -> int:
-    """Send claimed messages one by one; each outcome is committed on its own."""
+                    policy: DeliveryPolicy, now: datetime | None = None,
+                    taken_over: Collection[int] | None = None) -> int:
+    """Send claimed messages one by one; each outcome is committed on its own. `taken_over` (default:
+    `message_ids.taken_over` of a `claim`) are reconciled with the provider before any resend."""
+    if taken_over is None:
+        taken_over = getattr(message_ids, "taken_over", frozenset())
     handled = 0
     for message_id in message_ids:
         message = session.get(OutboxMessage, message_id, populate_existing=True)
@@ -214,9 +266,27 @@ def deliver_claimed(session: Session, message_ids: list[int], sender: Sender, *,
             message.status, message.claimed_by = refused, None
             message.last_error = "recipient opted out" if refused == "opted_out" else "notifications off"
             session.commit()
+            metrics.outbox_outcome(message.channel, refused)
             handled += 1
             continue
+        moment = aware_utc(now) if now else utcnow()
+        renewed = session.execute(  # renew this row's lease: a batch may have taken a while to reach it
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_by == worker_id)
+            .values(claimed_at=moment).execution_options(synchronize_session=False)
+        )
         session.commit()  # no transaction (and no row lock) held while talking to the provider
+        if renewed.rowcount != 1:
+            continue
+        if message_id in taken_over and _reconcile(session, message, sender, moment, policy):
+            session.commit()
+            outcome = "pending" if message.status == "sending" else message.status  # unknown yet: a retry
+            metrics.outbox_outcome(message.channel, outcome)
+            log.info("outbox message %s via %s taken over: %s after provider lookup (attempt %d)",
+                     message_id, message.channel, message.status, message.attempts)
+            handled += 1
+            continue
         try:
             result = sender.send(message)
         except Exception as error:  # a buggy sender must not kill the worker loop
@@ -228,6 +298,7 @@ def deliver_claimed(session: Session, message_ids: list[int], sender: Sender, *,
             continue
         _record(session, message, result, aware_utc(now) if now else utcnow(), policy)
         session.commit()
+        metrics.outbox_outcome(message.channel, message.status)
         log.info("outbox message %s via %s: %s (attempt %d)", message_id, message.channel, message.status,
                  message.attempts)
         handled += 1
@@ -245,7 +316,8 @@ def deliver_due(session: Session, senders: Mapping[str, Sender], *, worker_id: s
         allowed = take_tokens(session, channel, batch, moment, limit) if limit else batch
         ids = claim(session, worker_id=worker_id, now=moment, channel=channel, limit=allowed,
                     lease=policy.lease)
-        handled += deliver_claimed(session, ids, sender, worker_id=worker_id, policy=policy, now=now)
+        handled += deliver_claimed(session, ids, sender, worker_id=worker_id, policy=policy, now=now,
+                                   taken_over=ids.taken_over)
     return handled
 
 

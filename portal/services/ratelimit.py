@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,14 +42,44 @@ class RateLimiter(Protocol):
         ...
 
 
+@cache
+def _upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1 RETURNING count."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = RateLimitCounter.__table__
+    return (insert(table)
+            .on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
+                                   set_={"count": table.c.count + 1})
+            .returning(table.c.count))
+
+
+@cache
+def _count() -> Any:
+    table = RateLimitCounter.__table__
+    return select(table.c.count).where(table.c.key == bindparam("rl_key"),
+                                       table.c.window_start == bindparam("rl_start"))
+
+
 class SqlRateLimiter:
     """Counters in the portal database, in the caller's transaction (the caller commits)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._counted: dict[tuple[str, datetime], int] = {}
+        """Counts this limiter's own `hit` returned: its row stays locked until the caller commits,
+        so `peek` in the same transaction would read the same number."""
 
     def hit(self, key: str, *, limit: int, window: timedelta, now: datetime) -> bool:
         start = window_start(now, window)
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):  # one statement (it ran on every USSD first hop)
+            values = {"key": key, "window_start": start, "count": 1, "expires_at": start + window}
+            count = int(self.session.execute(_upsert(dialect), values).scalar_one())
+            self._counted[(key, start)] = count
+            return count <= limit
         bump = (
             update(RateLimitCounter)
             .where(RateLimitCounter.key == key, RateLimitCounter.window_start == start)
@@ -66,11 +97,9 @@ class SqlRateLimiter:
 
     def peek(self, key: str, *, window: timedelta, now: datetime) -> int:
         start = window_start(now, window)
-        count = self.session.scalar(
-            select(RateLimitCounter.count).where(
-                RateLimitCounter.key == key, RateLimitCounter.window_start == start
-            )
-        )
+        if (key, start) in self._counted:
+            return self._counted[(key, start)]
+        count = self.session.execute(_count(), {"rl_key": key, "rl_start": start}).scalar()
         return int(count or 0)
 
     def purge(self, now: datetime) -> int:
@@ -105,7 +134,13 @@ class RedisRateLimiter:
 def rate_limiter_for(session: Session, redis_url: str | None = None) -> RateLimiter:
     """Redis when `REDIS_URL` is set (several web processes, no database writes), else SQL."""
     if redis_url:
-        import redis
-
-        return RedisRateLimiter(redis.Redis.from_url(redis_url))
+        return RedisRateLimiter(_redis_client(redis_url))
     return SqlRateLimiter(session)
+
+
+@cache
+def _redis_client(url: str):  # type: ignore[no-untyped-def]
+    """One client (and connection pool) per process: a new one per call opened a connection per hit."""
+    import redis
+
+    return redis.Redis.from_url(url)

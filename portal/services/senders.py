@@ -8,6 +8,16 @@ Result mapping of `HttpJsonSender`: 2xx → sent (provider id from `id`/`sid`/`m
 retry after `Retry-After`; a 4xx whose body says the recipient blocked us (Twilio code 21610, a
 Telegram 403 "blocked", or `"blocked"`/`"opted_out"`) → opted out; any other 4xx → permanent failure;
 5xx, timeouts and connection errors → transient (the worker retries with backoff).
+
+Exactly-once towards the provider (issue #8): a worker killed after the provider accepted a message but
+before the outbox committed `sent` leaves the row `sending`; the worker that takes it over after the
+lease must not resend blindly:
+- a sender that can ask its provider what went out implements `find_sent(message, since)` (the Twilio
+  sender lists Messages); the outbox then records the found message instead of sending again;
+- `HttpJsonSender` sends the outbox id as the payload `id` and as an `Idempotency-Key` header, the same
+  on every attempt: the gateway must accept a repeated key once (answering the first message's id);
+- a sender with neither (Telegram: the Bot API has no lookup and no idempotency key) is resent: at most
+  one extra copy per killed worker, only for the message in flight at the kill.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -39,6 +50,22 @@ class Sender(Protocol):
     def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+class LookupFailed(Exception):
+    """The provider could not be asked whether a message went out (so it must not be resent yet)."""
+
+
+class FindsSent(Protocol):
+    """Optional sender capability used when a row is taken over from a dead worker."""
+
+    def find_sent(self, message: OutboxMessage, since: datetime) -> list[str]:
+        """Provider ids of messages accepted since `since` (aware UTC) that match `message` (recipient
+        and text), oldest first; raises LookupFailed when the provider cannot be asked."""
+        ...
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 OPT_OUT_CODES = {"21610", "blocked", "opted_out", "unsubscribed"}
 
 
@@ -58,7 +85,8 @@ def _is_opt_out(status: int, body: Any) -> bool:
 
 
 class HttpJsonSender:
-    """POST `{"id", "channel", "to", "text", "kind", "locale"}` to `url` (optional bearer token)."""
+    """POST `{"id", "channel", "to", "text", "kind", "locale"}` to `url` (optional bearer token), with
+    `Idempotency-Key: <id>`: a retry or a takeover after a crash repeats the same key."""
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 5.0,
                  client: httpx.Client | None = None) -> None:
@@ -67,7 +95,9 @@ class HttpJsonSender:
         self.client = client or httpx.Client(timeout=timeout)
 
     def send(self, message: OutboxMessage) -> SendResult:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {IDEMPOTENCY_HEADER: str(message.id)}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         payload = {"id": message.id, "channel": message.channel, "to": message.address, "text": message.text,
                    "kind": message.kind, "locale": message.locale}
         try:

@@ -16,7 +16,7 @@ bp = Blueprint("portal_ui", __name__, url_prefix="/portal", template_folder="tem
 
 
 def _attach() -> None:
-    from portal.ui import admin, auth, cases, evidence, security, work  # noqa: F401 (views attach to bp)
+    from portal.ui import admin, auth, cases, evidence, privacy, security, work  # noqa: F401 (views attach to bp)
 
     security.attach(bp)
 

@@ -119,7 +119,10 @@ def case_action(reference: str, action: str) -> Any:
             grievances.note(session_, g, form.get("text", ""), who, moment)
             say("ok", "Note added.")
         elif action == "assign":
-            target_id = int(form.get("officer_id") or 0) or None
+            raw_id = (form.get("officer_id") or "0").strip()
+            if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 9):
+                abort(400)
+            target_id = int(raw_id) or None
             allowed = {o.id for o in officer_queue.colleagues(session_, officer)}
             if target_id is not None and target_id not in allowed:
                 abort(400)

@@ -78,6 +78,8 @@ EVENT_LABELS = {
     "resumed": "Clock restarted", "status_change": "Status changed", "escalated": "Escalated",
     "resolved": "Resolved", "sla_breach": "Deadline missed", "alert": "Supervisors alerted",
     "rated": "Citizen rated the answer", "evidence": "Citizen sent a photo",
+    "evidence_removed": "Photo removed", "contact_removed": "Contact address removed",
+    "personal_data_erased": "Personal data erased at the citizen's request",
 }
 RESOLUTION_CODES = {
     "paid": "Payment made or rescheduled", "corrected": "Data corrected", "explained": "Explained to citizen",

@@ -37,7 +37,7 @@ def check_csrf() -> None:
         return
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token")
-    if not expected or not given or not hmac.compare_digest(str(expected), str(given)):
+    if not expected or not given or not hmac.compare_digest(str(expected).encode(), str(given).encode()):
         abort(400, description="csrf")
 
 

@@ -51,3 +51,17 @@ def test_first_hops_and_menu_walks_on_the_real_webhook(app_port) -> None:
 def test_wrong_answers_are_counted_as_errors(app_port) -> None:
     tally, _ = asyncio.run(_first_hops(app_port, "/channels/ussd?key=wrong", ["+85512900003"], 0.1, "CON "))
     assert tally.ok == 0 and tally.errors > 0 and tally.first_error.startswith("403")
+
+
+def test_sessions_take_turns_with_many_onboarded_phones(app, app_port, portal_database_url) -> None:
+    """The bench's setup: phones onboarded in the database, each concurrent session dialling its share
+    in turn, so that no phone trips the flood limit; every first hop is the main menu."""
+    from bot.bench_ussd import _shares, onboard_in_database
+
+    phones = [f"+8551293{index:05d}" for index in range(12)]
+    assert _shares(phones, 5) == [phones[0::5], phones[1::5], phones[2::5], phones[3::5], phones[4::5]]
+    assert _shares(phones[:3], None) == [[phone] for phone in phones[:3]]
+    onboard_in_database(portal_database_url, phones)
+    tally, _ = asyncio.run(_first_hops(app_port, f"/channels/ussd?key={USSD_KEY}", phones, 0.3,
+                                       "CON ១ ពិនិត្យសិទ្ធិ", sessions=3))
+    assert tally.ok >= 3 and tally.errors == 0, tally.first_error

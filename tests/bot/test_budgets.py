@@ -92,3 +92,58 @@ def test_sms_replies_one_segment_at_median_never_over_three(client) -> None:
     assert statistics.median(segments) == 1
     khmer = [s for s in phone.replies if not is_gsm7(s)]
     assert khmer and statistics.median(utf16_units(s) for s in khmer) <= 70
+
+
+# ---------------------------------------------------------------- address picker and how to apply (H2)
+
+ADDRESS_SMS_PATHS = {
+    "1": ("ខេត្តកណ្ដាល", "98", "ឡុងដុង", "ស្រុក ៣", "ឃុំគំរូ", "98", "២", "៩៨", "ភូមិគំរូ៣"),
+    "2": ("Kompong", "98", "Kompong Chnang", "Paris", "District 1", "Commune", "1", "98", "Village 2"),
+}
+APPLY_SMS_PATHS = {"1": ("១", "តាកែវ", "98", "1", "ឃុំគំរូ ២"), "2": ("1", "Pnom Penh", "Khan 1", "Sangkat 2")}
+
+
+@pytest.mark.parametrize("language", ["1", "2"], ids=["km", "en"])
+def test_address_and_how_to_apply_sms_replies(client, language) -> None:
+    from tests.bot.test_address import sms_to_address
+
+    phone = SmsPhone(client, P1)
+    sms_to_address(phone, language=language)
+    first = len(phone.replies) - 1
+    for text in ADDRESS_SMS_PATHS[language]:
+        phone.send(text)
+    phone.send("00")
+    phone.send("4")
+    phone.send("3")  # how to apply: P1 is verified, so her own commune
+    unknown = SmsPhone(client, "+85512000556")
+    for text in ("hi", language, "1", "4", "3", *APPLY_SMS_PATHS[language]):
+        unknown.send(text)
+    replies = phone.replies[first:] + unknown.replies[3:]
+    segments = [sms_segments(r) for r in replies]
+    assert max(segments) <= 3, [r for r in replies if sms_segments(r) > 3]
+    assert statistics.median(segments) == 1, replies
+    if language == "1":
+        assert statistics.median(utf16_units(r) for r in replies) <= 70
+
+
+@pytest.mark.parametrize("language", ["1", "2"], ids=["km", "en"])
+def test_address_and_how_to_apply_ussd_screens(client, language) -> None:
+    phone = UssdPhone(client, P1)  # UssdPhone checks every screen against the budget
+    phone.dial()
+    for key in (language, "1", "4", "2", "12041996"):
+        phone.press(key)
+    screens = [phone.press("2")]
+    for _ in range(8):  # every page of the 25 provinces, and around again
+        screens.append(phone.press("98"))
+    assert len(set(screens)) == 7  # 25 provinces, at most 4 per screen
+    assert all(1 <= len([k for k in options_of(s) if k != "98"]) <= 4 for s in screens)
+    assert phone.press("21").startswith("END ")
+    level0 = UssdPhone(client, "+85512000557")
+    level0.dial()
+    for key in (language, "1", "4"):
+        level0.press(key)
+    assert level0.press("3").startswith("END ")
+    again = phone.new_session()
+    again.dial()  # the address session ended: straight to the menu
+    again.press("4")
+    assert again.press("3").startswith("END ")  # level 1: P1's commune by name

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from bot.senders import TwilioSender, twilio_sender
 from chumnuoy.settings import Settings
+from chumnuoy.standins import list_page, new_message
 from tests.bot.conftest import P1, P6
 from tests.bot.test_sms import twilio_post
 
@@ -24,12 +25,21 @@ def twilio_stand_in():
     script: list[tuple[int, dict, dict]] = []
     app = Flask("twilio-stand-in")
 
+    records: list[dict] = []  # accepted messages, listed by GET like Twilio (chumnuoy.standins.list_page)
+
     @app.post("/2010-04-01/Accounts/<sid>/Messages.json")
     def messages(sid: str):  # type: ignore[no-untyped-def]
         received.append({"sid": sid, "auth": request.authorization.username if request.authorization else "",
                          **request.form.to_dict()})
         status, body, headers = script.pop(0) if script else (201, {"sid": f"SM{len(received)}"}, {})
+        if 200 <= status < 300 and body.get("sid"):
+            records.append({**new_message(sid, request.form.to_dict()), "sid": body["sid"]})
         return jsonify(body), status, headers
+
+    @app.get("/2010-04-01/Accounts/<sid>/Messages.json")
+    def list_messages(sid: str):  # type: ignore[no-untyped-def]
+        status, body = list_page(records, request.path, request.args.to_dict())
+        return jsonify(body), status
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -87,3 +97,19 @@ def test_outbox_delivery_then_status_callback(twilio_stand_in, client, app) -> N
     with app.extensions["db_sessionmaker"]() as session:
         assert session.scalars(select(OutboxMessage.delivery_status)).one() == "delivered"
     assert received
+
+
+def test_find_sent_lists_through_the_twilio_library(twilio_stand_in, db_session) -> None:
+    """What a takeover asks after a crash (issue #8): our messages to that number, with that text."""
+    from portal.services import outbox
+
+    url, received, _script = twilio_stand_in
+    sender = TwilioSender(settings_for(url))
+    since = datetime.now(UTC)
+    message = outbox.enqueue(db_session, channel="sms", address=P6, text="ដំណឹង A", kind="status")
+    other = outbox.enqueue(db_session, channel="sms", address=P1, text="ដំណឹង A", kind="status")
+    db_session.commit()
+    assert sender.find_sent(message, since) == []
+    assert sender.send(other).ok and sender.send(message).ok
+    assert sender.find_sent(message, since) == [f"SM{len(received)}"]
+    assert sender.find_sent(other, since) == [f"SM{len(received) - 1}"]

@@ -194,3 +194,20 @@ def test_creation_is_validated_and_keeps_evidence_metadata(db_session):
     )
     assert [(e.filename, e.exif_stripped) for e in request.evidence] == [("card.jpg", True)]
     assert svc.list_requests(db_session, status="pending") == [request]
+
+
+def test_a_retried_inbound_message_creates_its_change_request_once(db_session):
+    """A Telegram worker killed after the commit retries the same update: same key, same request."""
+    from portal.models.cases import ChangeRequest
+
+    def create(key: str, address: str = "5550102") -> int:
+        return svc.create(db_session, change_type="birth_date", person_spid="KH0000001014",
+                          old_value="1996-04-12", new_value="1996-04-21", source="citizen",
+                          requested_by="citizen:telegram", now=NOW, reply_channel="telegram",
+                          reply_address=address, dedupe_key=key).id
+
+    first = create("telegram:update:9001")
+    assert create("telegram:update:9001") == first
+    assert create("telegram:update:9002") != first  # another message is another request
+    assert create("telegram:update:9001", address="5550199") != first  # keys are per address
+    assert len(db_session.scalars(select(ChangeRequest)).all()) == 3

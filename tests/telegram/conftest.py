@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from werkzeug.serving import make_server
 
 from bot.state import SqlStateStore
 from bot.telegram.api import BotRunner
+from bot.telegram.pacing import TelegramPacer
 from bot.telegram.updates import process_due
 from tests.bot.conftest import make_app
 
@@ -128,6 +130,8 @@ class Harness:
         self.settings = app.config["CHUMNUOY_SETTINGS"]
         self.sessions: sessionmaker[Session] = app.extensions["db_sessionmaker"]
         self.runner = BotRunner(self.settings)
+        self.pacer = TelegramPacer(self.sessions, per_chat=timedelta(0))
+        """Conversation tests answer at once; pacing itself is proved in test_pacing.py / test_sender.py."""
 
     def post(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
@@ -145,7 +149,8 @@ class Harness:
         total = 0
         while True:
             handled = process_due(self.sessions, self.runner, registry_factory=lambda: self.registry,
-                                  store_factory=SqlStateStore, worker_id="test-worker", now=now)
+                                  store_factory=SqlStateStore, worker_id="test-worker", now=now,
+                                  pacer=self.pacer)
             total += handled
             if not handled:
                 return total

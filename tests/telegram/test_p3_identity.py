@@ -27,15 +27,17 @@ def test_p3_own_contact_then_dob_shows_postnatal_and_scholarship(harness) -> Non
     assert "DDMMYYYY" in dob_question
     assert p3.last_message().params["reply_markup"] == {"remove_keyboard": True}
     benefits = p3.send("20011990")
-    assert "Your benefits" in benefits
-    labels = " | ".join(b["text"] for b in p3.buttons())
-    assert "Cash for pregnant women and children under 2" in labels
-    assert "Scholarship for students" in labels
-    for button in p3.buttons():
-        assert len(button["callback_data"].encode()) <= 64
-    detail = p3.press(next(b["text"] for b in p3.buttons() if b["text"].startswith("Cash for pregnant")))
-    shown = detail + " ".join(b["text"] for b in p3.buttons())  # the payments: in the text or as buttons
-    assert "80,000" in shown and "paid" in shown.lower()
+    assert benefits.startswith("Your benefits")
+    assert len(benefits) <= 4096
+    # every programme at once, with all its recent payments (not cut to SMS length)
+    assert "Cash for pregnant women and children under 2" in benefits
+    assert "Scholarship for students: enrolled 20,000" in benefits
+    maternal = benefits.split("Cash for pregnant women and children under 2")[1].split("\n\n")[0]
+    assert maternal.count("80,000 ៛ paid") == 6  # the six post-natal / vaccination payments
+    assert "400,000 ៛ paid" in maternal  # and the one at delivery
+    scholarship = benefits.split("Scholarship for students")[1].split("\n\n")[0]
+    assert scholarship.count("20,000 ៛ paid") == 6 and "Next: 30 Nov 2026" in scholarship
+    assert [b["text"] for b in p3.buttons()] == ["Main menu"]
     with harness.sessions() as session:
         identity = session.scalar(select(ChannelIdentity).where(ChannelIdentity.channel == "telegram",
                                                                 ChannelIdentity.address == "7003"))

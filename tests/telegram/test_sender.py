@@ -1,5 +1,6 @@
-"""The outbox's Telegram sender against the Bot API stand-in: sent, RetryAfter honoured (and the
-whole sender paused), 403 blocked → opted out (identity marked by the outbox), other errors."""
+"""The outbox's Telegram sender against the Bot API stand-in: sent, RetryAfter honoured (and every
+sender paused), 403 blocked → opted out (identity marked by the outbox), other errors; one message
+a second per chat even across senders that share nothing but the database."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ import time
 from dataclasses import replace
 
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
+from bot.telegram.pacing import TelegramPacer
 from bot.telegram.sender import TelegramSender, telegram_sender
 from chumnuoy.settings import Settings
 from tests.telegram.conftest import TOKEN
+from tests.telegram.test_pacing import FakeClock
 
 
-def _settings(url: str) -> Settings:
-    return replace(Settings(), telegram_bot_token=TOKEN, telegram_api_base_url=url)
+def _settings(url: str, database_url: str = "sqlite:///:memory:") -> Settings:
+    return replace(Settings(), telegram_bot_token=TOKEN, telegram_api_base_url=url, database_url=database_url)
+
+
+def _pacer(db_session, clock: FakeClock | None = None) -> TelegramPacer:
+    factory = sessionmaker(db_session.get_bind(), expire_on_commit=False)
+    if clock is None:
+        return TelegramPacer(factory)
+    return TelegramPacer(factory, clock=clock, sleep=clock.advance)
 
 
 def test_sender_is_configured_only_with_a_token(bot_api) -> None:
@@ -27,7 +38,9 @@ def test_sender_is_configured_only_with_a_token(bot_api) -> None:
 def test_sender_maps_bot_api_answers(bot_api, db_session) -> None:
     from portal.services import outbox
 
-    sender = TelegramSender(_settings(bot_api.url), per_chat_interval=0.0)
+    clock = FakeClock()
+    sender = TelegramSender(_settings(bot_api.url), pacer=_pacer(db_session, clock))
+    other_worker = TelegramSender(_settings(bot_api.url), pacer=_pacer(db_session, clock))
     try:
         message = outbox.enqueue(db_session, channel="telegram", address="5551", text="សួស្តី", kind="reply")
         db_session.commit()
@@ -38,21 +51,24 @@ def test_sender_maps_bot_api_answers(bot_api, db_session) -> None:
         throttled = sender.send(message)
         assert not throttled.ok and throttled.retry_after == 3 and not throttled.permanent_failure
         calls = len(bot_api.of("sendMessage"))
-        paused = sender.send(message)  # RetryAfter stops every send of this worker for a while
+        paused = other_worker.send(message)  # RetryAfter stops every sender for a while
         assert not paused.ok and 0 < (paused.retry_after or 0) <= 3
         assert len(bot_api.of("sendMessage")) == calls
-        sender._paused_until = 0.0
+        clock.advance(3.1)
         bot_api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
         blocked = sender.send(message)
         assert blocked.opted_out and blocked.permanent_failure
+        clock.advance(1.1)
         bot_api.fail("sendMessage", 400, "Bad Request: chat not found")
         missing = sender.send(message)
         assert missing.permanent_failure and not missing.opted_out
+        clock.advance(1.1)
         bot_api.fail("sendMessage", 502, "Bad Gateway")
         transient = sender.send(message)
         assert not transient.ok and not transient.permanent_failure
     finally:
         sender.runner.close()
+        other_worker.runner.close()
 
 
 def test_outbox_delivery_marks_a_blocked_citizen_opted_out(bot_api, db_session) -> None:
@@ -65,7 +81,7 @@ def test_outbox_delivery_marks_a_blocked_citizen_opted_out(bot_api, db_session) 
     later = outbox.enqueue(db_session, channel="telegram", address="5552", text="Reminder", kind="reminder")
     db_session.commit()
     bot_api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
-    sender = TelegramSender(_settings(bot_api.url), per_chat_interval=0.0)
+    sender = TelegramSender(_settings(bot_api.url), pacer=_pacer(db_session))
     try:
         outbox.deliver_due(db_session, {"telegram": sender}, worker_id="w1")
     finally:
@@ -78,19 +94,22 @@ def test_outbox_delivery_marks_a_blocked_citizen_opted_out(bot_api, db_session) 
     assert blocked.carrier_blocked
 
 
-def test_one_message_a_second_per_chat(bot_api, db_session) -> None:
+def test_one_message_a_second_per_chat_across_senders(bot_api, db_session) -> None:
+    """Two senders (as in two workers) share only the database: still ≥ 1 s apart in one chat."""
     from portal.services import outbox
 
-    sender = TelegramSender(_settings(bot_api.url))
+    one = TelegramSender(_settings(bot_api.url), pacer=_pacer(db_session))
+    two = TelegramSender(_settings(bot_api.url), pacer=_pacer(db_session))
     try:
         first = outbox.enqueue(db_session, channel="telegram", address="5553", text="one", kind="notice")
         other = outbox.enqueue(db_session, channel="telegram", address="5554", text="two", kind="notice")
         db_session.commit()
         started = time.monotonic()
-        assert sender.send(first).ok and sender.send(other).ok
+        assert one.send(first).ok and two.send(other).ok
         assert time.monotonic() - started < 0.9  # different chats do not wait
-        assert sender.send(first).ok
+        assert two.send(first).ok
         calls = bot_api.of("sendMessage", 5553)
         assert calls[1].at - calls[0].at >= 0.95
     finally:
-        sender.runner.close()
+        one.runner.close()
+        two.runner.close()

@@ -85,3 +85,16 @@ def test_every_telegram_text_has_a_khmer_translation() -> None:
     for msgid in (*TELEGRAM_MSGIDS, *JOURNEY_LABELS.values(), *IDENTITY_MSGIDS):
         assert khmer.get(msgid, "").strip(), msgid
         assert any("\u1780" <= ch <= "\u17ff" for ch in khmer[msgid]), msgid
+
+
+def test_every_simulator_telegram_text_has_both_translations() -> None:
+    import re
+
+    from bot.simulator import TELEGRAM_SIM_MSGIDS
+    from chumnuoy.i18n import catalog
+
+    khmer, english = catalog("km"), catalog("en")
+    for msgid in TELEGRAM_SIM_MSGIDS:
+        assert any("\u1780" <= ch <= "\u17ff" for ch in khmer.get(msgid, "")), msgid
+        assert english.get(msgid) == msgid
+        assert set(re.findall(r"{(\w+)}", khmer[msgid])) == set(re.findall(r"{(\w+)}", msgid)), msgid
