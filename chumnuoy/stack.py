@@ -27,10 +27,20 @@ from chumnuoy import ROOT
 LOOPBACK = "127.0.0.1"
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    """A free loopback port never handed out before by this process: two calls in a row may otherwise
+    get the same port from the kernel (the first socket is closed), and the second server's health
+    check would then be answered by the first (the load bench once sent USSD hops to the registry)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((LOOPBACK, 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 @dataclass
