@@ -22,7 +22,6 @@ which the README figures say.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -41,6 +40,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response
 
 from chumnuoy import ROOT
+from chumnuoy.loadclient import Connection
 
 BARE_BODY = "CON hello"
 THROUGHPUT_SESSIONS = 50
@@ -75,50 +75,14 @@ def create_bare_app() -> Flask:
 
 # ------------------------------------------------------------------------------ HTTP load client
 
-class HttpConnection:
-    """One keep-alive HTTP/1.1 connection (reconnects when the server closed it)."""
+def connect(port: int) -> Connection:
+    """A keep-alive connection of the load bench's client (chumnuoy/loadclient.py)."""
+    return Connection(f"http://127.0.0.1:{port}")
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, path: str, form: dict[str, str]) -> tuple[int, str]:
-        body = urlencode(form).encode()
-        request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-                   "Content-Type: application/x-www-form-urlencoded\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-        for attempt in range(2):
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-            try:
-                self.writer.write(request)
-                await self.writer.drain()
-                return await self._response()
-            except (ConnectionError, asyncio.IncompleteReadError):
-                await self.close()
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _response(self) -> tuple[int, str]:
-        assert self.reader is not None
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        pairs = (line.partition(":") for line in lines[1:] if line)
-        headers = {name.strip().lower(): value.strip() for name, _, value in pairs}
-        payload = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        if headers.get("connection", "").lower() == "close":
-            await self.close()
-        return status, payload.decode("utf-8", "replace")
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(ConnectionError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
+async def post_form(connection: Connection, path: str, form: dict[str, str]) -> tuple[int, str]:
+    return await connection.request("POST", path, body=urlencode(form).encode(),
+                                    content_type="application/x-www-form-urlencoded")
 
 
 @dataclass
@@ -156,15 +120,15 @@ async def _first_hops(port: int, path: str, phones: list[str], seconds: float,
     time, the next phone of their share) for `seconds`; (tally, elapsed)."""
     tally = Tally()
     shares = _shares(phones, sessions)
-    connections = [HttpConnection(port) for _ in shares]
+    connections = [connect(port) for _ in shares]
     stop_at = time.perf_counter() + seconds
 
-    async def session(connection: HttpConnection, share: list[str]) -> None:
+    async def session(connection: Connection, share: list[str]) -> None:
         turn = 0
         while time.perf_counter() < stop_at:
             phone, turn = share[turn % len(share)], turn + 1
             started = time.perf_counter()
-            status, body = await connection.post(path, _form("b" + secrets.token_hex(8), phone, ""))
+            status, body = await post_form(connection, path, _form("b" + secrets.token_hex(8), phone, ""))
             tally.record(status, body, expect, started)
 
     began = time.perf_counter()
@@ -183,7 +147,7 @@ async def _walks(port: int, path: str, phones: list[str], seconds: float,
     stop_at = time.perf_counter() + seconds
 
     async def session(share: list[str]) -> None:
-        connection = HttpConnection(port)
+        connection = connect(port)
         turn = 0
         while time.perf_counter() < stop_at:
             phone, turn = share[turn % len(share)], turn + 1
@@ -192,7 +156,7 @@ async def _walks(port: int, path: str, phones: list[str], seconds: float,
                 if key:
                     typed.append(key)
                 started = time.perf_counter()
-                status, body = await connection.post(path, _form(session_id, phone, "*".join(typed)))
+                status, body = await post_form(connection, path, _form(session_id, phone, "*".join(typed)))
                 tally.record(status, body, "CON ", started)
         await connection.close()
 
@@ -202,11 +166,11 @@ async def _walks(port: int, path: str, phones: list[str], seconds: float,
 
 async def _onboard(port: int, path: str, phones: list[str]) -> None:
     """Language (Khmer) and consent for each phone, so their first hop shows the main menu."""
-    connection = HttpConnection(port)
+    connection = connect(port)
     for phone in phones:
         session_id = "o" + secrets.token_hex(8)
         for text in ("", "1", "1*1"):
-            status, body = await connection.post(path, _form(session_id, phone, text))
+            status, body = await post_form(connection, path, _form(session_id, phone, text))
             if status != 200:
                 raise RuntimeError(f"onboarding failed: {status} {body[:200]}")
     await connection.close()
